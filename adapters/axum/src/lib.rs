@@ -1,0 +1,1 @@
+//! axum Router for fanout.

@@ -1,0 +1,38 @@
+//! fanout-core: publish one upload to many social platforms and get one answer back.
+//!
+//! The pieces:
+//! - [`Publisher`]: one implementation per platform, described by [`Capabilities`];
+//! - [`Post`] / [`MediaFile`]: what is published, spooled to disk;
+//! - [`PublishError`]: a category ([`ErrorKind`]) and the sentence a person reads;
+//! - [`AccountDirectory`], [`UsageStore`], [`MediaHost`]: the stores, each with an
+//!   in-memory implementation here and durable ones in their own crates;
+//! - [`RetryPolicy`] and [`Throttle`]: retrying safe steps and staying inside platform
+//!   quotas.
+#![forbid(unsafe_code)]
+
+pub mod accounts;
+mod error;
+pub mod http;
+pub mod media;
+pub mod media_host;
+mod post;
+mod publisher;
+mod retry;
+mod throttle;
+pub mod usage;
+
+pub use accounts::{
+    Account, AccountDirectory, ApiKeyHash, Connection, MemoryDirectory, Plan, Profile, StoreError,
+};
+pub use error::{ErrorKind, PublishError};
+pub use media::{MediaFile, SpoolError};
+pub use media_host::{HostedMedia, LocalMediaHost, MediaHost};
+pub use post::{FieldError, FormFields, Post, PostMedia};
+pub use publisher::{Capabilities, PhotoLimits, PublishContext, Publisher, Receipt, VideoLimits};
+pub use retry::RetryPolicy;
+pub use throttle::Throttle;
+pub use usage::{Admission, MemoryUsage, SocialAccount, Usage, UsageRequest, UsageStore};
+
+/// Re-exported so implementors use the same `async_trait` and secrecy versions.
+pub use async_trait::async_trait;
+pub use secrecy;

@@ -1,0 +1,290 @@
+//! Media files spooled to disk: written once as they arrive, read by range, removed on drop.
+
+use std::io::{self, SeekFrom};
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use sha2::{Digest, Sha256};
+use tempfile::TempPath;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio_util::io::ReaderStream;
+
+/// How many leading bytes are kept to recognise a file's format.
+const SNIFF_LEN: usize = 64;
+/// Read buffer used when streaming a file out.
+const STREAM_CHUNK: usize = 64 * 1024;
+
+/// One uploaded medium (a video or a photo), spooled to a temporary file.
+///
+/// The file is deleted when the last `Arc<MediaFile>` is dropped. Its bytes are never
+/// held whole in memory: readers take ranges.
+#[derive(Debug)]
+pub struct MediaFile {
+    path: TempPath,
+    len: u64,
+    sha256: [u8; 32],
+    content_type: String,
+    file_name: Option<String>,
+}
+
+/// Why spooling a medium stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    /// The medium is larger than the configured cap.
+    #[error("the upload is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The cap, in bytes.
+        limit: u64,
+    },
+    /// The source stream failed (a broken upload or a failed download).
+    #[error("{0}")]
+    Source(String),
+    /// Writing the temporary file failed.
+    #[error("could not write the upload to a temporary file: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl MediaFile {
+    /// Spools `source` into a new temporary file in `dir`, stopping with
+    /// [`SpoolError::TooLarge`] as soon as more than `max_bytes` arrive.
+    ///
+    /// The content type is recognised from the file's first bytes; `declared_type` and
+    /// the name's extension are only used when the bytes say nothing.
+    pub async fn spool<S, E>(
+        dir: &Path,
+        mut source: S,
+        max_bytes: u64,
+        file_name: Option<String>,
+        declared_type: Option<String>,
+    ) -> Result<Self, SpoolError>
+    where
+        S: futures::Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let temp = tempfile::Builder::new()
+            .prefix("fanout-")
+            .tempfile_in(dir)?;
+        let (std_file, path) = temp.into_parts();
+        let mut file = tokio::fs::File::from_std(std_file);
+        let mut len: u64 = 0;
+        let mut hasher = Sha256::new();
+        let mut head: Vec<u8> = Vec::with_capacity(SNIFF_LEN);
+        while let Some(chunk) = source.next().await {
+            let chunk = chunk.map_err(|e| SpoolError::Source(e.to_string()))?;
+            len += chunk.len() as u64;
+            if len > max_bytes {
+                return Err(SpoolError::TooLarge { limit: max_bytes });
+            }
+            if head.len() < SNIFF_LEN {
+                let take = (SNIFF_LEN - head.len()).min(chunk.len());
+                head.extend_from_slice(&chunk[..take]);
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk).await?;
+        }
+        file.flush().await?;
+        file.sync_data().await.ok();
+        let content_type = sniff_content_type(&head, file_name.as_deref(), declared_type);
+        Ok(Self {
+            path,
+            len,
+            sha256: hasher.finalize().into(),
+            content_type,
+            file_name,
+        })
+    }
+
+    /// Spools an in-memory buffer (tests, small generated media).
+    pub async fn from_bytes(
+        dir: &Path,
+        bytes: impl Into<Bytes>,
+        file_name: Option<String>,
+    ) -> Result<Self, SpoolError> {
+        let bytes = bytes.into();
+        let len = bytes.len() as u64;
+        Self::spool(
+            dir,
+            stream::iter([Ok::<_, io::Error>(bytes)]),
+            len,
+            file_name,
+            None,
+        )
+        .await
+    }
+
+    /// Size in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The SHA-256 of the whole file, as lowercase hex.
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(self.sha256)
+    }
+
+    /// The MIME type recognised from the file's bytes (e.g. `video/mp4`, `image/jpeg`).
+    pub fn content_type(&self) -> &str {
+        &self.content_type
+    }
+
+    /// The file name the client sent, if any.
+    pub fn file_name(&self) -> Option<&str> {
+        self.file_name.as_deref()
+    }
+
+    /// Where the spooled bytes live (valid while this value lives).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads `range` into memory. Meant for one platform-sized part at a time.
+    pub async fn read_range(&self, range: Range<u64>) -> io::Result<Bytes> {
+        check_range(&range, self.len)?;
+        let mut file = tokio::fs::File::open(&self.path).await?;
+        file.seek(SeekFrom::Start(range.start)).await?;
+        let mut buf = Vec::with_capacity((range.end - range.start) as usize);
+        file.take(range.end - range.start)
+            .read_to_end(&mut buf)
+            .await?;
+        Ok(buf.into())
+    }
+
+    /// Streams `range` from disk in small buffers; the stream keeps the file alive.
+    pub fn stream_range(
+        self: &Arc<Self>,
+        range: Range<u64>,
+    ) -> BoxStream<'static, io::Result<Bytes>> {
+        if let Err(e) = check_range(&range, self.len) {
+            return stream::once(async move { Err(e) }).boxed();
+        }
+        let this = Arc::clone(self);
+        let open = async move {
+            let mut file = tokio::fs::File::open(&this.path).await?;
+            file.seek(SeekFrom::Start(range.start)).await?;
+            let reader = file.take(range.end - range.start);
+            let keep_alive = this;
+            Ok::<_, io::Error>(ReaderStream::with_capacity(reader, STREAM_CHUNK).inspect(
+                move |_| {
+                    let _ = &keep_alive;
+                },
+            ))
+        };
+        stream::once(open).try_flatten().boxed()
+    }
+
+    /// Streams the whole file.
+    pub fn stream(self: &Arc<Self>) -> BoxStream<'static, io::Result<Bytes>> {
+        self.stream_range(0..self.len)
+    }
+}
+
+fn check_range(range: &Range<u64>, len: u64) -> io::Result<()> {
+    if range.start > range.end || range.end > len {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "byte range {}..{} is outside a file of {len} bytes",
+                range.start, range.end
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Recognises a MIME type from a file's first bytes, then its declared type, then its
+/// name's extension.
+fn sniff_content_type(head: &[u8], file_name: Option<&str>, declared: Option<String>) -> String {
+    if let Some(kind) = infer::get(head) {
+        return kind.mime_type().to_string();
+    }
+    if let Some(declared) = declared.filter(|d| !d.is_empty() && d != "application/octet-stream") {
+        return declared;
+    }
+    let ext = file_name
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(_, e)| e.to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("mp4") => "video/mp4",
+        Some("mov") => "video/quicktime",
+        Some("webm") => "video/webm",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("webp") => "image/webp",
+        Some("gif") => "image/gif",
+        _ => "application/octet-stream",
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn spools_hashes_and_reads_ranges() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let file = Arc::new(
+            MediaFile::from_bytes(dir.path(), data.clone(), Some("a.bin".into()))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(file.len(), 200_000);
+        assert_eq!(file.sha256_hex(), hex::encode(Sha256::digest(&data)));
+        assert_eq!(&file.read_range(10..20).await.unwrap()[..], &data[10..20]);
+        let streamed: Vec<Bytes> = file
+            .stream_range(1000..150_000)
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(streamed.concat(), &data[1000..150_000]);
+        assert!(file.read_range(0..200_001).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn stops_at_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let chunks = stream::iter((0..2).map(|_| Ok::<_, io::Error>(Bytes::from(vec![0u8; 600]))));
+        let err = MediaFile::spool(dir.path(), chunks, 1000, None, None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SpoolError::TooLarge { limit: 1000 }));
+    }
+
+    #[tokio::test]
+    async fn file_is_removed_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = MediaFile::from_bytes(dir.path(), vec![1u8; 10], None)
+            .await
+            .unwrap();
+        let path = file.path().to_path_buf();
+        assert!(path.exists());
+        drop(file);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn content_type_comes_from_bytes_first() {
+        let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F'];
+        assert_eq!(
+            sniff_content_type(&jpeg, Some("x.png"), Some("image/png".into())),
+            "image/jpeg"
+        );
+        assert_eq!(
+            sniff_content_type(b"zz", Some("clip.MOV"), None),
+            "video/quicktime"
+        );
+        assert_eq!(
+            sniff_content_type(b"zz", None, Some("video/mp4".into())),
+            "video/mp4"
+        );
+    }
+}

@@ -1,0 +1,1 @@
+//! Runnable fanout programs; see the `[[example]]` targets.

@@ -1,0 +1,2 @@
+//! The fanout server: `cargo run --release --example server`.
+fn main() {}

@@ -1,0 +1,2 @@
+//! fanout publisher for the Instagram Graph API content publishing.
+#![forbid(unsafe_code)]

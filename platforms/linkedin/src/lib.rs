@@ -1,0 +1,2 @@
+//! fanout publisher for the LinkedIn Posts, Videos and Images APIs.
+#![forbid(unsafe_code)]

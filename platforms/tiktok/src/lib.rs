@@ -1,0 +1,2 @@
+//! fanout publisher for the TikTok Content Posting API.
+#![forbid(unsafe_code)]

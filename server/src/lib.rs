@@ -1,0 +1,1 @@
+//! The ready fanout server.

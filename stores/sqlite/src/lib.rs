@@ -1,0 +1,1 @@
+//! fanout stores in one SQLite file.

@@ -1,0 +1,1 @@
+//! The fake instagram API (being written).

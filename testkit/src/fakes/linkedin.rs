@@ -1,0 +1,1 @@
+//! The fake linkedin API (being written).

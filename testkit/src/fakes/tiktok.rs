@@ -1,0 +1,1 @@
+//! The fake tiktok API (being written).
