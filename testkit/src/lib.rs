@@ -17,6 +17,7 @@ pub mod media;
 mod media_server;
 mod record;
 mod server;
+pub mod stores;
 
 pub use fake::{FakePlatform, PlatformError};
 pub use faults::{Fault, FaultKind, Faults};

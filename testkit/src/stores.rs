@@ -1,0 +1,1 @@
+//! Checks every account directory and usage store must pass (being written).
