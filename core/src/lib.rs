@@ -11,7 +11,12 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+mod api_error;
+pub mod auth;
+pub mod config;
+mod engine;
 mod error;
+pub mod form;
 pub mod http;
 pub mod media;
 pub mod media_host;
@@ -24,6 +29,9 @@ pub mod usage;
 pub use accounts::{
     Account, AccountDirectory, ApiKeyHash, Connection, MemoryDirectory, Plan, Profile, StoreError,
 };
+pub use api_error::{ApiError, ApiResponse};
+pub use config::Config;
+pub use engine::{Endpoint, Engine, EngineBuilder, EngineSettings, UploadRequest};
 pub use error::{ErrorKind, PublishError};
 pub use media::{MediaFile, SpoolError};
 pub use media_host::{HostedMedia, LocalMediaHost, MediaHost};
