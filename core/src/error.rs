@@ -73,8 +73,8 @@ impl PublishError {
     pub fn rate_limited(platform: &str, retry_after: Option<Duration>) -> Self {
         let message = match retry_after {
             Some(wait) => format!(
-                "Rate limited by {platform}, retry after {} seconds.",
-                wait.as_secs().max(1)
+                "Rate limited by {platform}, retry after {}.",
+                human_duration(wait)
             ),
             None => format!("Rate limited by {platform}, retry later."),
         };
@@ -110,9 +110,9 @@ impl PublishError {
         Self::new(
             ErrorKind::TimedOut,
             format!(
-                "{platform} did not answer within {} seconds; the post may still appear. \
+                "{platform} did not answer within {}; the post may still appear. \
                  Check the account before uploading again.",
-                after.as_secs_f64().ceil() as u64
+                human_duration(after)
             ),
         )
     }
@@ -166,6 +166,19 @@ impl PublishError {
     }
 }
 
+/// `300 ms`, `1 second`, `42 seconds`, `5 minutes`.
+fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 1.0 {
+        format!("{} ms", d.as_millis())
+    } else if secs < 120.0 {
+        let n = secs.ceil() as u64;
+        format!("{n} second{}", if n == 1 { "" } else { "s" })
+    } else {
+        format!("{} minutes", (secs / 60.0).ceil() as u64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +199,14 @@ mod tests {
         assert!(!PublishError::outcome_unknown("x").is_retryable());
         assert!(!PublishError::rejected("x").is_retryable());
         assert!(!PublishError::token_expired("TikTok").is_retryable());
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(Duration::from_millis(300)), "300 ms");
+        assert_eq!(human_duration(Duration::from_secs(1)), "1 second");
+        assert_eq!(human_duration(Duration::from_millis(1500)), "2 seconds");
+        assert_eq!(human_duration(Duration::from_secs(600)), "10 minutes");
     }
 
     #[test]
