@@ -51,7 +51,7 @@ fn jwt(sub: &str, exp: i64, secret: &str) -> String {
         &json!({"sub": sub, "exp": exp}),
         &EncodingKey::from_secret(secret.as_bytes()),
     )
-    .unwrap()
+    .expect("a test JWT encodes")
 }
 
 #[tokio::test]
