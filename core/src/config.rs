@@ -139,16 +139,15 @@ impl Config {
         Self::from_figment(Figment::new().merge(Toml::string(toml)))
     }
 
-    /// The settings of platform `name` as `T`, defaults filling what is absent.
-    pub fn platform<T: serde::de::DeserializeOwned + Serialize + Default>(
-        &self,
-        name: &str,
-    ) -> Result<T, ConfigError> {
-        let mut figment = Figment::new().merge(Serialized::defaults(T::default()));
-        if let Some(section) = self.platforms.get(name) {
-            figment = figment.merge(Serialized::defaults(section.clone()));
-        }
-        figment
+    /// The settings of platform `name` as `T` (`[platforms.<name>]`); an absent
+    /// section reads as empty, so `T`'s serde defaults fill it.
+    pub fn platform<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<T, ConfigError> {
+        let section = self
+            .platforms
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| figment::value::Value::from(figment::value::Dict::new()));
+        Figment::from(Serialized::defaults(section))
             .extract()
             .map_err(|e| ConfigError(format!("[platforms.{name}]: {e}")))
     }
