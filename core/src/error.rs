@@ -123,7 +123,7 @@ impl PublishError {
             ErrorKind::NotConnected,
             format!(
                 "No {platform} account is connected to this profile. \
-                 Connect a {platform} account and try again."
+                 Connect your {platform} account and try again."
             ),
         )
     }

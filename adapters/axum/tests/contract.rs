@@ -316,7 +316,7 @@ async fn an_unconnected_platform_fails_alone() {
     assert_eq!(json["results"]["alpha"]["success"], true);
     assert_eq!(
         json["results"]["gamma"],
-        json!({"success": false, "error": "No Gamma account is connected to this profile. Connect a Gamma account and try again."})
+        json!({"success": false, "error": "No Gamma account is connected to this profile. Connect your Gamma account and try again."})
     );
     assert_eq!(h.gamma.calls(), 0);
 }
