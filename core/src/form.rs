@@ -6,9 +6,10 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use futures::{Stream, StreamExt};
+use futures::{Future, Stream, StreamExt};
 
 use crate::api_error::ApiError;
 use crate::media::{MediaFile, SpoolError};
@@ -23,6 +24,8 @@ pub struct BodyLimits {
     pub max_text_field_bytes: usize,
     /// Number of parts or pairs.
     pub max_fields: usize,
+    /// Longest wait for the next piece of the body; a stalled upload gets 408.
+    pub idle_timeout: Duration,
 }
 
 impl Default for BodyLimits {
@@ -31,6 +34,7 @@ impl Default for BodyLimits {
             max_upload_bytes: 4 * 1024 * 1024 * 1024,
             max_text_field_bytes: 64 * 1024,
             max_fields: 1000,
+            idle_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -90,10 +94,14 @@ where
     E: std::fmt::Display + Send + 'static,
 {
     let exceeded = Arc::new(AtomicBool::new(false));
+    let stalled = Arc::new(AtomicBool::new(false));
     let body = CappedBody {
         inner: body,
         remaining: limits.max_upload_bytes,
         exceeded: Arc::clone(&exceeded),
+        idle_timeout: limits.idle_timeout,
+        idle: Box::pin(tokio::time::sleep(limits.idle_timeout)),
+        stalled: Arc::clone(&stalled),
     };
     let content_type = content_type.map(str::trim).unwrap_or("");
     let essence = content_type
@@ -112,6 +120,15 @@ where
     };
     if exceeded.load(Ordering::SeqCst) {
         return Err(too_large(limits));
+    }
+    if stalled.load(Ordering::SeqCst) {
+        return Err(ApiError::new(
+            408,
+            format!(
+                "The upload stalled: no data arrived for {} seconds",
+                limits.idle_timeout.as_secs()
+            ),
+        ));
     }
     parsed
 }
@@ -267,12 +284,15 @@ where
     Ok(form)
 }
 
-/// A body stream that ends with an error once more than `remaining` bytes arrive, and
-/// says so through `exceeded`.
+/// A body stream that ends with an error once more than `remaining` bytes arrive, or
+/// when nothing arrives for `idle_timeout`, and says which through its flags.
 struct CappedBody<S> {
     inner: S,
     remaining: u64,
     exceeded: Arc<AtomicBool>,
+    idle_timeout: Duration,
+    idle: Pin<Box<tokio::time::Sleep>>,
+    stalled: Arc<AtomicBool>,
 }
 
 /// The error a [`CappedBody`] yields.
@@ -280,6 +300,8 @@ struct CappedBody<S> {
 enum BodyError {
     #[error("the body is larger than the upload limit")]
     TooLarge,
+    #[error("the body stalled")]
+    Stalled,
     #[error("the body could not be read: {0}")]
     Read(String),
 }
@@ -292,11 +314,13 @@ where
     type Item = Result<Bytes, BodyError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.exceeded.load(Ordering::SeqCst) {
+        if self.exceeded.load(Ordering::SeqCst) || self.stalled.load(Ordering::SeqCst) {
             return Poll::Ready(None);
         }
         match self.inner.poll_next_unpin(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
+                let deadline = tokio::time::Instant::now() + self.idle_timeout;
+                self.idle.as_mut().reset(deadline);
                 let len = chunk.len() as u64;
                 if len > self.remaining {
                     self.exceeded.store(true, Ordering::SeqCst);
@@ -307,7 +331,13 @@ where
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(BodyError::Read(e.to_string())))),
             Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => match self.idle.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    self.stalled.store(true, Ordering::SeqCst);
+                    Poll::Ready(Some(Err(BodyError::Stalled)))
+                }
+                Poll::Pending => Poll::Pending,
+            },
         }
     }
 }
@@ -425,6 +455,22 @@ mod tests {
         assert_eq!(form.fields.get("title"), Some("Hi there"));
         assert_eq!(form.fields.get("platform[]"), Some("tiktok"));
         assert!(matches!(&form.video[..], [MediaSource::Url(u)] if u == "https://cdn.test/v.mp4"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_body_is_a_408_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let head: &'static [u8] =
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"video\"; filename=\"v.mp4\"\r\n\r\nabc";
+        let stalled = body(vec![head]).chain(stream::pending());
+        let err = parse_body(Some(CT), stalled, &BodyLimits::default(), dir.path())
+            .await
+            .unwrap_err();
+        assert_eq!(err.status, 408);
+        assert_eq!(
+            err.message,
+            "The upload stalled: no data arrived for 60 seconds"
+        );
     }
 
     #[tokio::test]

@@ -1,1 +1,0 @@
-//! The fake instagram API (being written).
