@@ -1,0 +1,201 @@
+//! Containers: waiting until one is `FINISHED`, and publishing it exactly once.
+
+use std::time::{Duration, Instant};
+
+use fanout_core::http::Idempotence;
+use fanout_core::{PublishError, Receipt};
+use reqwest::Method;
+use serde::Deserialize;
+
+use crate::client::{CallError, Graph};
+use crate::errors::PLATFORM;
+
+/// How long to wait between status polls.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Polling {
+    /// First wait; doubles up to four times this.
+    pub(crate) interval: Duration,
+    /// Longest total wait.
+    pub(crate) budget: Duration,
+}
+
+/// `GET /<container id>?fields=status_code,status`.
+#[derive(Debug, Deserialize)]
+struct ContainerStatus {
+    #[serde(default)]
+    status_code: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// An answer carrying an id (`media`, `media_publish`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct IdAnswer {
+    /// The new object's id.
+    pub(crate) id: String,
+    /// The resumable-upload URL, when the container takes an upload.
+    #[serde(default)]
+    pub(crate) uri: Option<String>,
+}
+
+async fn status_code(graph: &Graph<'_>, container: &str) -> Result<ContainerStatus, PublishError> {
+    graph
+        .safe(
+            Method::GET,
+            container,
+            &[("fields", "status_code,status".to_string())],
+            "the container status check",
+        )
+        .await
+}
+
+/// Polls `container` until it is `FINISHED`, with a backoff, within the budget.
+pub(crate) async fn wait_until_finished(
+    graph: &Graph<'_>,
+    container: &str,
+    polling: Polling,
+) -> Result<(), PublishError> {
+    let started = Instant::now();
+    let mut wait = polling.interval;
+    loop {
+        let status = status_code(graph, container).await?;
+        let detail = status
+            .status
+            .as_deref()
+            .map(fanout_core::http::sanitize_platform_message)
+            .unwrap_or_else(|| "no reason given".to_string());
+        match status.status_code.as_deref() {
+            Some("FINISHED") => return Ok(()),
+            Some("ERROR") => {
+                return Err(PublishError::media_rejected(format!(
+                    "{PLATFORM} could not process the media ({detail}). Check that it is a JPEG \
+                     photo or an MP4/MOV video within Instagram's limits, then upload again."
+                )))
+            }
+            Some("EXPIRED") => {
+                return Err(PublishError::rejected(format!(
+                    "The {PLATFORM} upload expired before it was published (containers last 24 \
+                     hours); upload again."
+                )))
+            }
+            Some("PUBLISHED") => {
+                return Err(PublishError::rejected(format!(
+                    "{PLATFORM} reports this upload as already published; nothing more was done."
+                )))
+            }
+            _ => {}
+        }
+        if started.elapsed() + wait > polling.budget {
+            return Err(PublishError::timed_out(PLATFORM, polling.budget));
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(polling.interval * 4);
+    }
+}
+
+/// `POST /<ig-user-id>/media_publish` for `container`, never repeated blindly.
+///
+/// A refusal (429, rate-limit codes, "not ready yet") is retried under the retry
+/// policy: Instagram did not act on it. When the answer is lost or a 5xx leaves the
+/// outcome open, the container's `status_code` decides: `PUBLISHED` is success (the
+/// receipt then has only `container_id`, as the media id was in the lost answer);
+/// anything else is an unknown outcome.
+pub(crate) async fn publish(
+    graph: &Graph<'_>,
+    user_id: &str,
+    container: &str,
+) -> Result<Receipt, PublishError> {
+    let path = format!("{user_id}/media_publish");
+    let params = [("creation_id", container.to_string())];
+    let outcome = graph
+        .retry
+        .run(|| async {
+            match graph
+                .call::<IdAnswer>(Method::POST, &path, &params, "the publish call")
+                .await
+            {
+                Ok(answer) => Ok(Ok(answer)),
+                // Refused before anything happened: safe to repeat.
+                Err(CallError::Answered { status, error }) if status < 500 => Err(error),
+                Err(CallError::NoAnswer(err)) if err.is_connect() => {
+                    Err(CallError::NoAnswer(err).into_error(Idempotence::Safe))
+                }
+                Err(open) => Ok(Err(open)),
+            }
+        })
+        .await?;
+    match outcome {
+        Ok(answer) => Ok(Receipt::new()
+            .with("container_id", container)
+            .with("media_id", answer.id)),
+        Err(open) => recover(graph, container, open).await,
+    }
+}
+
+/// The publish call's outcome is open: read the container instead of publishing again.
+async fn recover(
+    graph: &Graph<'_>,
+    container: &str,
+    open: CallError,
+) -> Result<Receipt, PublishError> {
+    let unknown = match open {
+        CallError::Answered { status, .. } => PublishError::outcome_unknown(format!(
+            "{PLATFORM} failed while publishing (HTTP {status}), so the post may or may not have \
+             been published. Check the {PLATFORM} account before uploading again."
+        )),
+        no_answer => no_answer.into_error(Idempotence::Publishing),
+    };
+    match status_code(graph, container).await {
+        Ok(status) if status.status_code.as_deref() == Some("PUBLISHED") => {
+            tracing::info!("instagram publish answer was lost, but the container is published");
+            Ok(Receipt::new().with("container_id", container))
+        }
+        _ => Err(unknown),
+    }
+}
+
+/// `GET /<ig-user-id>/content_publishing_limit?fields=quota_usage,config`.
+#[derive(Debug, Deserialize)]
+struct PublishingLimit {
+    #[serde(default)]
+    data: Vec<LimitEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LimitEntry {
+    #[serde(default)]
+    quota_usage: u64,
+    #[serde(default)]
+    config: Option<LimitConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LimitConfig {
+    quota_total: u64,
+}
+
+/// Fails with the daily-cap error when the account has no publishing quota left.
+pub(crate) async fn check_publishing_quota(
+    graph: &Graph<'_>,
+    user_id: &str,
+) -> Result<(), PublishError> {
+    let limit: PublishingLimit = graph
+        .safe(
+            Method::GET,
+            &format!("{user_id}/content_publishing_limit"),
+            &[("fields", "quota_usage,config".to_string())],
+            "the publishing limit check",
+        )
+        .await?;
+    for entry in limit.data {
+        if let Some(config) = entry.config {
+            if entry.quota_usage >= config.quota_total {
+                return Err(crate::errors::publishing_cap_reached(Some((
+                    entry.quota_usage,
+                    config.quota_total,
+                ))));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! [`InstagramPublisher`]: the [`Publisher`] for Instagram.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use fanout_core::{
+    async_trait, Capabilities, Connection, PhotoLimits, PostMedia, PublishContext, PublishError,
+    Publisher, Receipt, Throttle, VideoLimits,
+};
+use governor::Quota;
+use reqwest::Method;
+
+use crate::client::{checked_id, Graph};
+use crate::config::InstagramConfig;
+use crate::container::{self, Polling};
+use crate::errors::PLATFORM;
+use crate::photos::{self, MAX_CAROUSEL_ITEMS};
+use crate::video::{self, UploadTarget};
+
+/// Longest caption Instagram accepts, in characters.
+pub const MAX_CAPTION_CHARS: usize = 2200;
+/// Largest photo Instagram accepts, in bytes.
+pub const MAX_PHOTO_BYTES: u64 = 8 * 1024 * 1024;
+/// Largest video this publisher sends through the resumable upload, in bytes.
+pub const MAX_VIDEO_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Publishes reels, stories, photos and carousels to Instagram.
+///
+/// The caption is the post's title. The IG user id is the connection's `user_id`
+/// attribute; when a connection lacks it, `GET /me?fields=user_id,username` (Instagram
+/// API with Instagram Login) supplies it.
+///
+/// ```
+/// use fanout_core::Publisher;
+/// use fanout_instagram::{InstagramConfig, InstagramPublisher};
+/// let publisher = InstagramPublisher::new(InstagramConfig::default());
+/// assert_eq!(publisher.id(), "instagram");
+/// assert_eq!(publisher.capabilities().photos.unwrap().max_count, 10);
+/// ```
+#[derive(Debug)]
+pub struct InstagramPublisher {
+    config: InstagramConfig,
+    http: reqwest::Client,
+    throttle: Throttle,
+}
+
+impl InstagramPublisher {
+    /// A publisher with its own HTTP client.
+    pub fn new(config: InstagramConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        Self::with_client(config, http)
+    }
+
+    /// A publisher using `http` (shared connection pool, proxies, test clients).
+    pub fn with_client(config: InstagramConfig, http: reqwest::Client) -> Self {
+        let per_hour = NonZeroU32::new(config.calls_per_hour.max(1)).unwrap_or(NonZeroU32::MIN);
+        let throttle = Throttle::with_quota(PLATFORM, Quota::per_hour(per_hour));
+        Self {
+            config,
+            http,
+            throttle,
+        }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &InstagramConfig {
+        &self.config
+    }
+
+    fn graph<'a>(&'a self, connection: &'a Connection) -> Graph<'a> {
+        Graph {
+            http: &self.http,
+            base: self.config.graph_base(),
+            token: connection.access_token(),
+            timeout: Duration::from_secs(self.config.request_timeout_secs.max(1)),
+            retry: self.config.retry_policy(),
+            throttle: &self.throttle,
+        }
+    }
+
+    fn polling(&self) -> Polling {
+        Polling {
+            interval: Duration::from_millis(self.config.poll_interval_ms.max(1)),
+            budget: Duration::from_secs(self.config.poll_budget_secs),
+        }
+    }
+}
+
+/// `GET /me?fields=user_id,username`.
+#[derive(Debug, serde::Deserialize)]
+struct Me {
+    #[serde(default)]
+    user_id: Option<serde_json::Value>,
+}
+
+async fn ig_user_id(graph: &Graph<'_>, connection: &Connection) -> Result<String, PublishError> {
+    if let Some(id) = connection.attribute("user_id") {
+        return Ok(checked_id(id, "user id")?.to_string());
+    }
+    let me: Me = graph
+        .safe(
+            Method::GET,
+            "me",
+            &[("fields", "user_id,username".to_string())],
+            "the account lookup",
+        )
+        .await?;
+    let id = match me.user_id {
+        Some(serde_json::Value::String(id)) => id,
+        Some(serde_json::Value::Number(id)) => id.to_string(),
+        _ => {
+            return Err(PublishError::rejected(format!(
+                "{PLATFORM} did not say which professional account this token belongs to; \
+                 reconnect the {PLATFORM} account."
+            )))
+        }
+    };
+    Ok(checked_id(&id, "user id")?.to_string())
+}
+
+#[async_trait]
+impl Publisher for InstagramPublisher {
+    fn id(&self) -> &'static str {
+        "instagram"
+    }
+
+    fn display_name(&self) -> &'static str {
+        PLATFORM
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            video: Some(VideoLimits {
+                min_bytes: 1,
+                max_bytes: MAX_VIDEO_BYTES,
+                formats: vec!["video/mp4", "video/quicktime"],
+            }),
+            photos: Some(PhotoLimits {
+                min_count: 1,
+                max_count: MAX_CAROUSEL_ITEMS,
+                max_bytes_each: MAX_PHOTO_BYTES,
+                formats: vec!["image/jpeg"],
+            }),
+            max_title_chars: Some(MAX_CAPTION_CHARS),
+            max_description_chars: None,
+        }
+    }
+
+    async fn publish(&self, ctx: PublishContext<'_>) -> Result<Receipt, PublishError> {
+        let caption = ctx.post.title.trim();
+        let chars = caption.chars().count();
+        if chars > MAX_CAPTION_CHARS {
+            return Err(PublishError::rejected(format!(
+                "{PLATFORM} captions are at most {MAX_CAPTION_CHARS} characters; this one has \
+                 {chars}. Shorten it and upload again."
+            )));
+        }
+        let graph = self.graph(ctx.connection);
+        let user_id = ig_user_id(&graph, ctx.connection).await?;
+        container::check_publishing_quota(&graph, &user_id).await?;
+        match &ctx.post.media {
+            PostMedia::Video(file) => {
+                let target = UploadTarget {
+                    upload_base: &self.config.upload_base_url,
+                    version: self.config.version(),
+                };
+                video::publish_video(
+                    &graph,
+                    &target,
+                    self.polling(),
+                    &user_id,
+                    caption,
+                    &ctx.post.fields,
+                    file,
+                )
+                .await
+            }
+            PostMedia::Photos(files) => {
+                photos::publish_photos(
+                    &graph,
+                    ctx.media_host,
+                    self.polling(),
+                    &user_id,
+                    caption,
+                    &ctx.post.fields,
+                    files,
+                )
+                .await
+            }
+        }
+    }
+}

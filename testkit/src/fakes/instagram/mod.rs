@@ -1,0 +1,206 @@
+//! A strict fake of Instagram's Graph API content publishing, with the resumable-upload
+//! host on the same server.
+//!
+//! Graph routes live under `/v21.0` ([`FakeInstagram::base_url`]); uploads under
+//! `/ig-api-upload/v21.0/<container id>` ([`FakeInstagram::upload_base_url`]). Every
+//! route is behind the shared fault middleware.
+//!
+//! What it enforces, as Graph does: a known token (`Authorization: Bearer` or the
+//! `access_token` parameter) of the IG user in the path; tokens starting with
+//! `expired` answer code 190 subcode 463; unknown or foreign ids answer code 100
+//! subcode 33; uploads need `Authorization: OAuth <token>`, `offset` equal to the bytes
+//! received so far, a constant `file_size` and exactly `file_size - offset` body bytes;
+//! photos are pulled and must be JPEG (≤ 8 MB); carousels take 2–10 finished
+//! `is_carousel_item` children; captions ≤ 2200 characters; a container reads
+//! `IN_PROGRESS` at least once after its media is complete, then `FINISHED`;
+//! `media_publish` before that answers 9007/2207027, a second time answers code 100,
+//! and past the daily cap answers 9/2207042.
+
+// Helpers hand ready-made error responses back to their handler; they are rare.
+#![allow(clippy::result_large_err)]
+
+mod errors;
+mod graph;
+mod pull;
+mod state;
+mod upload;
+
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+use fanout_core::Connection;
+use serde_json::Value;
+use url::Url;
+
+use crate::fake::{FakePlatform, PlatformError};
+use crate::faults::{apply_faults, Fault, Faults};
+use crate::record::PublishedPost;
+use crate::server::FakeServer;
+use state::Shared;
+
+/// The API version the fake serves.
+pub const VERSION: &str = "v21.0";
+
+/// The fake Instagram API on a loopback port; stops when dropped.
+#[derive(Debug)]
+pub struct FakeInstagram {
+    shared: Arc<Shared>,
+    _server: FakeServer,
+}
+
+impl FakeInstagram {
+    /// Starts the fake on an ephemeral loopback port.
+    pub async fn spawn() -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let root = Url::parse(&format!("http://{addr}/"))
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let shared = Arc::new(Shared::new(root));
+        let graph = Router::new()
+            .route("/me", get(graph::me))
+            .route("/{id}", get(graph::container_status))
+            .route("/{id}/media", post(graph::create_container))
+            .route("/{id}/media_publish", post(graph::media_publish))
+            .route(
+                "/{id}/content_publishing_limit",
+                get(graph::publishing_limit),
+            )
+            .fallback(graph::unknown_path);
+        let app = Router::new()
+            .nest(&format!("/{VERSION}"), graph)
+            .route(
+                &format!("/ig-api-upload/{VERSION}/{{id}}"),
+                post(upload::receive).get(upload::progress),
+            )
+            .with_state(Arc::clone(&shared))
+            .layer(axum::middleware::from_fn_with_state(
+                shared.faults.clone(),
+                apply_faults,
+            ));
+        let server = FakeServer::serve(listener, app).await?;
+        Ok(Self {
+            shared,
+            _server: server,
+        })
+    }
+
+    /// The Graph base, `http://127.0.0.1:<port>/v21.0/`.
+    pub fn base_url(&self) -> Url {
+        let mut url = self.shared.root.clone();
+        url.set_path(&format!("/{VERSION}/"));
+        url
+    }
+
+    /// The upload host, `http://127.0.0.1:<port>/` (uploads go to
+    /// `ig-api-upload/v21.0/<container id>` under it).
+    pub fn upload_base_url(&self) -> Url {
+        self.shared.root.clone()
+    }
+
+    /// Accepts `token` for the account `account_name` (created on first use).
+    pub fn accept_token(&self, token: &str, account_name: &str) {
+        let mut inner = self.shared.lock();
+        let user_id = inner.user_id(account_name);
+        inner.tokens.insert(
+            token.to_string(),
+            state::Account {
+                name: account_name.to_string(),
+                user_id,
+            },
+        );
+    }
+
+    /// The IG user id of `account_name` (created on first use).
+    pub fn ig_user_id(&self, account_name: &str) -> String {
+        self.shared.lock().user_id(account_name)
+    }
+
+    /// Sets every account's daily publishing cap (100 by default).
+    pub fn set_publishing_quota(&self, total: u64) {
+        self.shared.lock().quota_total = total;
+    }
+
+    /// Makes the next upload request stop after `bytes` body bytes with a retriable
+    /// 503; the bytes received so far are kept, so the upload can resume.
+    pub fn interrupt_next_upload_after(&self, bytes: u64) {
+        self.shared.lock().interrupt_upload_after = Some(bytes);
+    }
+
+    /// How many containers were created so far.
+    pub fn containers_created(&self) -> usize {
+        self.shared.lock().containers.len()
+    }
+
+    /// How many upload requests arrived so far.
+    pub fn upload_requests(&self) -> u64 {
+        self.shared.lock().upload_requests
+    }
+
+    /// The fault switchboard (shared with the server).
+    pub fn faults(&self) -> Faults {
+        self.shared.faults.clone()
+    }
+}
+
+impl FakePlatform for FakeInstagram {
+    fn platform(&self) -> &'static str {
+        "instagram"
+    }
+
+    fn base_url(&self) -> Url {
+        FakeInstagram::base_url(self)
+    }
+
+    fn connection(&self, account_name: &str) -> Connection {
+        let token = format!("IGQ{:032x}", rand::random::<u128>());
+        self.accept_token(&token, account_name);
+        Connection::new(account_name, token)
+            .with_attribute("user_id", self.ig_user_id(account_name))
+    }
+
+    fn published(&self) -> Vec<PublishedPost> {
+        self.shared.log.all()
+    }
+
+    fn publish_route(&self) -> &'static str {
+        "/media_publish"
+    }
+
+    fn first_route(&self) -> &'static str {
+        "/content_publishing_limit"
+    }
+
+    fn error_response(&self, error: PlatformError) -> (u16, Value) {
+        match error {
+            PlatformError::ExpiredToken => (
+                400,
+                errors::graph_body(
+                    190,
+                    Some(463),
+                    "Error validating access token: Session has expired.",
+                ),
+            ),
+            PlatformError::RateLimited { .. } => (
+                429,
+                errors::graph_body(4, None, "(#4) Application request limit reached"),
+            ),
+            PlatformError::ServerError => (
+                500,
+                errors::graph_body(
+                    2,
+                    None,
+                    "An unexpected error has occurred. Please retry your request later.",
+                ),
+            ),
+        }
+    }
+
+    fn inject(&self, fault: Fault) {
+        self.shared.faults.inject(fault);
+    }
+
+    fn clear_faults(&self) {
+        self.shared.faults.clear();
+    }
+}
