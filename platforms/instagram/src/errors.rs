@@ -95,6 +95,7 @@ fn from_graph_error(status: u16, headers: &HeaderMap, error: &GraphError) -> Pub
             .filter(|m| !m.trim().is_empty())
             .unwrap_or(&error.message),
     );
+    let shown = shown.trim_end_matches('.');
     let media_family = |n: i64| (2_207_000..2_208_000).contains(&n);
     match code {
         190 => PublishError::token_expired(PLATFORM),
