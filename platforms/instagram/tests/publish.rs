@@ -23,9 +23,9 @@ struct Env {
 
 async fn env() -> Env {
     Env {
-        fake: FakeInstagram::spawn().await.unwrap(),
-        media: MediaServer::spawn().await.unwrap(),
-        dir: tempfile::tempdir().unwrap(),
+        fake: FakeInstagram::spawn().await.expect("the fake starts"),
+        media: MediaServer::spawn().await.expect("the media server starts"),
+        dir: tempfile::tempdir().expect("a temporary directory"),
     }
 }
 
@@ -58,7 +58,7 @@ async fn publish(env: &Env, post: &Post, account: &str) -> Result<Receipt, Publi
 fn only_post(env: &Env) -> PublishedPost {
     let posts = env.fake.published();
     assert_eq!(posts.len(), 1, "{posts:?}");
-    posts.into_iter().next().unwrap()
+    posts.into_iter().next().expect("one post")
 }
 
 fn field<'a>(receipt: &'a Receipt, key: &str) -> Option<&'a str> {
