@@ -1,7 +1,7 @@
 //! fanout publisher for Instagram Graph API content publishing.
 //!
 //! - Reels and stories are uploaded from the spooled file through the resumable-upload
-//!   host in one streamed request ([`video`](self) module), then published.
+//!   host in one streamed request, then published.
 //! - Photos (one, or a carousel of 2–10) are pulled by Instagram from the media host.
 //! - Before anything is uploaded the account's publishing quota is read
 //!   (`content_publishing_limit`); a spent quota fails at once.

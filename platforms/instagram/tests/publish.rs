@@ -405,3 +405,61 @@ async fn graph_errors_on_container_creation_map_to_their_kind() {
     assert_eq!(env.fake.containers_created(), 0);
     assert!(env.fake.published().is_empty());
 }
+
+#[tokio::test]
+async fn a_container_that_never_finishes_times_out_within_the_budget() {
+    let env = env().await;
+    // Every status read says IN_PROGRESS.
+    env.fake.inject(
+        Fault::respond(
+            "/v21.0/1790",
+            StatusCode::OK,
+            json!({"status_code": "IN_PROGRESS", "status": "In Progress"}),
+        )
+        .always(),
+    );
+    let publisher = fanout_instagram::InstagramPublisher::new(fanout_instagram::InstagramConfig {
+        poll_budget_secs: 1,
+        poll_interval_ms: 50,
+        ..common::config(&env.fake)
+    });
+    let file = spooled_mp4(env.dir.path(), 20_000).await;
+    let post = post("slow", PostMedia::Video(file), &[]);
+    let connection = env.fake.connection("slow");
+    let host = env.media.host();
+    let started = std::time::Instant::now();
+    let err = publisher
+        .publish(PublishContext::new(&post, &connection, host.as_ref()))
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert_eq!(
+        err,
+        PublishError::timed_out("Instagram", std::time::Duration::from_secs(1))
+    );
+    assert!(env.fake.published().is_empty());
+}
+
+#[tokio::test]
+async fn a_dropped_publish_call_that_did_not_publish_is_an_unknown_outcome() {
+    let env = env().await;
+    // The connection closes before Instagram acts: the container stays FINISHED.
+    env.fake
+        .inject(Fault::on("/media_publish", FaultKind::DropConnection));
+    let file = spooled_mp4(env.dir.path(), 20_000).await;
+    let err = publish(
+        &env,
+        &post("dropped", PostMedia::Video(file), &[]),
+        "dropped",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::OutcomeUnknown);
+    assert_eq!(
+        err.message(),
+        "The connection to Instagram was lost before it answered, so the post may or may not \
+         have been published. Check the Instagram account before uploading again."
+    );
+    // Not repeated: a second call would have published.
+    assert!(env.fake.published().is_empty());
+}
