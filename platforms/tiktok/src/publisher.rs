@@ -1,0 +1,152 @@
+//! [`TikTokPublisher`]: the [`Publisher`] for TikTok.
+
+use std::time::Duration;
+
+use fanout_core::{
+    async_trait, Capabilities, Connection, PhotoLimits, PostMedia, PublishContext, PublishError,
+    Publisher, Receipt, Throttle, VideoLimits,
+};
+
+use crate::client::Api;
+use crate::config::TikTokConfig;
+use crate::creator;
+use crate::errors::PLATFORM;
+use crate::photos::{self, MAX_PHOTOS, MAX_PHOTO_DESCRIPTION_CHARS};
+use crate::status::Polling;
+use crate::video::{self, MAX_VIDEO_TITLE_CHARS};
+
+/// Largest video TikTok accepts, in bytes (4 GB).
+pub const MAX_VIDEO_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+/// Largest photo TikTok accepts, in bytes (20 MB).
+pub const MAX_PHOTO_BYTES: u64 = 20 * 1024 * 1024;
+
+/// Publishes Direct Post videos and photo posts to TikTok.
+///
+/// Every publish first reads `creator_info/query`: the form's `privacy_level` must be
+/// one of the creator's `privacy_level_options` (the first option when absent). Form
+/// fields read: `privacy_level`, `disable_comment`, `disable_duet`, `disable_stitch`,
+/// `video_cover_timestamp_ms`, `brand_content_toggle`, `brand_organic_toggle`,
+/// `is_aigc` (video), `auto_add_music` and `photo_cover_index` (photos).
+///
+/// Titles: up to 2200 characters for a video (the caption), 90 for photos (whose
+/// description may have 4000); `max_title_chars` in the capabilities is the video
+/// limit, the photo limit is checked before any call.
+///
+/// Receipt: `{"publish_id": <TikTok's publish id>, "status": "PUBLISH_SUCCESS"}`.
+///
+/// ```
+/// use fanout_core::Publisher;
+/// use fanout_tiktok::{TikTokConfig, TikTokPublisher};
+/// let publisher = TikTokPublisher::new(TikTokConfig::default());
+/// assert_eq!(publisher.id(), "tiktok");
+/// assert_eq!(publisher.capabilities().photos.unwrap().max_count, 35);
+/// ```
+#[derive(Debug)]
+pub struct TikTokPublisher {
+    config: TikTokConfig,
+    http: reqwest::Client,
+    init_throttle: Throttle,
+}
+
+impl TikTokPublisher {
+    /// A publisher with its own HTTP client.
+    pub fn new(config: TikTokConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        Self::with_client(config, http)
+    }
+
+    /// A publisher using `http` (shared connection pool, proxies, test clients).
+    pub fn with_client(config: TikTokConfig, http: reqwest::Client) -> Self {
+        let init_throttle = Throttle::per_minute(PLATFORM, config.init_calls_per_minute);
+        Self {
+            config,
+            http,
+            init_throttle,
+        }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &TikTokConfig {
+        &self.config
+    }
+
+    fn api<'a>(&'a self, connection: &'a Connection) -> Api<'a> {
+        Api {
+            http: &self.http,
+            base: self.config.api_base(),
+            token: connection.access_token(),
+            timeout: Duration::from_secs(self.config.request_timeout_secs.max(1)),
+            retry: self.config.retry_policy(),
+            init_throttle: &self.init_throttle,
+            throttle_wait: Duration::from_secs(self.config.throttle_max_wait_secs),
+        }
+    }
+
+    fn polling(&self) -> Polling {
+        Polling {
+            interval: Duration::from_millis(self.config.poll_interval_ms.max(1)),
+            budget: Duration::from_secs(self.config.poll_budget_secs),
+        }
+    }
+}
+
+#[async_trait]
+impl Publisher for TikTokPublisher {
+    fn id(&self) -> &'static str {
+        "tiktok"
+    }
+
+    fn display_name(&self) -> &'static str {
+        PLATFORM
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            video: Some(VideoLimits {
+                min_bytes: 1,
+                max_bytes: MAX_VIDEO_BYTES,
+                formats: vec!["video/mp4", "video/quicktime", "video/webm"],
+            }),
+            photos: Some(PhotoLimits {
+                min_count: 1,
+                max_count: MAX_PHOTOS,
+                max_bytes_each: MAX_PHOTO_BYTES,
+                formats: vec!["image/jpeg", "image/webp"],
+            }),
+            max_title_chars: Some(MAX_VIDEO_TITLE_CHARS),
+            max_description_chars: Some(MAX_PHOTO_DESCRIPTION_CHARS),
+        }
+    }
+
+    async fn publish(&self, ctx: PublishContext<'_>) -> Result<Receipt, PublishError> {
+        let api = self.api(ctx.connection);
+        let creator = creator::query(&api).await?;
+        match &ctx.post.media {
+            PostMedia::Video(file) => {
+                video::publish_video(
+                    &api,
+                    self.polling(),
+                    self.config.chunk_size_bytes,
+                    ctx.post,
+                    &creator,
+                    file,
+                )
+                .await
+            }
+            PostMedia::Photos(files) => {
+                photos::publish_photos(
+                    &api,
+                    self.polling(),
+                    ctx.media_host,
+                    ctx.post,
+                    &creator,
+                    files,
+                )
+                .await
+            }
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Video from a file: `video/init` with `FILE_UPLOAD`, one streamed `PUT` per chunk,
+//! then the status poll.
+
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fanout_core::http::{transport_error, Idempotence};
+use fanout_core::{MediaFile, Post, PublishError, Receipt};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use url::Url;
+
+use crate::chunks::ChunkPlan;
+use crate::client::Api;
+use crate::creator::{self, CreatorInfo};
+use crate::errors::{self, PLATFORM};
+use crate::status::{self, Polling};
+
+/// Longest video title (the caption) TikTok accepts, in characters.
+pub const MAX_VIDEO_TITLE_CHARS: usize = 2200;
+
+/// `data` of `video/init`.
+#[derive(Debug, Deserialize)]
+struct VideoInit {
+    publish_id: String,
+    #[serde(default)]
+    upload_url: Option<String>,
+}
+
+/// Publishes `file` as a Direct Post video.
+pub(crate) async fn publish_video(
+    api: &Api<'_>,
+    polling: Polling,
+    preferred_chunk: u64,
+    post: &Post,
+    creator: &CreatorInfo,
+    file: &Arc<MediaFile>,
+) -> Result<Receipt, PublishError> {
+    let title = post.title.trim();
+    creator::check_len("video titles are", title, MAX_VIDEO_TITLE_CHARS)?;
+    let post_info = post_info(post, title, creator)?;
+    let plan = ChunkPlan::new(file.len(), preferred_chunk);
+    let body = json!({
+        "post_info": post_info,
+        "source_info": {
+            "source": "FILE_UPLOAD",
+            "video_size": plan.video_size,
+            "chunk_size": plan.chunk_size,
+            "total_chunk_count": plan.total_chunk_count,
+        },
+    });
+    // Nothing is published before every byte is uploaded, so an init whose answer was
+    // lost is safe to repeat: the orphaned upload never completes.
+    let init: VideoInit = api
+        .init(
+            "v2/post/publish/video/init/",
+            &body,
+            "the video upload start",
+            Idempotence::Safe,
+        )
+        .await?;
+    let upload_url = init
+        .upload_url
+        .as_deref()
+        .and_then(|u| Url::parse(u).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| errors::unreadable("the video upload start"))?;
+    for index in 0..plan.total_chunk_count {
+        send_chunk(api, &upload_url, file, &plan, index, &init.publish_id).await?;
+    }
+    status::wait_until_published(api, &init.publish_id, polling).await
+}
+
+/// `post_info` of a video post from the title, the form and the creator's settings.
+fn post_info(post: &Post, title: &str, creator: &CreatorInfo) -> Result<Value, PublishError> {
+    let fields = &post.fields;
+    let mut info = Map::new();
+    info.insert("title".into(), Value::from(title));
+    info.insert(
+        "privacy_level".into(),
+        Value::from(creator::privacy_level(fields, creator)?),
+    );
+    creator::put_bool(
+        &mut info,
+        fields,
+        "disable_comment",
+        creator.comment_disabled,
+    )?;
+    creator::put_bool(&mut info, fields, "disable_duet", creator.duet_disabled)?;
+    creator::put_bool(&mut info, fields, "disable_stitch", creator.stitch_disabled)?;
+    if let Some(ms) = fields
+        .u64("video_cover_timestamp_ms")
+        .map_err(creator::field_error)?
+    {
+        info.insert("video_cover_timestamp_ms".into(), Value::from(ms));
+    }
+    for name in ["brand_content_toggle", "brand_organic_toggle", "is_aigc"] {
+        creator::put_bool(&mut info, fields, name, false)?;
+    }
+    Ok(Value::Object(info))
+}
+
+/// Sends chunk `index`, retrying transient failures. Before a retry, the status fetch
+/// tells whether the chunk arrived after all (its answer may have been lost), so a
+/// chunk TikTok already has is never sent twice.
+async fn send_chunk(
+    api: &Api<'_>,
+    url: &Url,
+    file: &Arc<MediaFile>,
+    plan: &ChunkPlan,
+    index: u64,
+    publish_id: &str,
+) -> Result<(), PublishError> {
+    let range = plan.range(index);
+    let retry = &api.retry;
+    let mut backoff = retry.initial_backoff;
+    let mut attempt = 1;
+    loop {
+        let error = match put_chunk(api, url, file, range.clone(), plan.video_size).await {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        if !error.is_retryable() || attempt >= retry.max_attempts {
+            return Err(error);
+        }
+        let wait = match error.retry_after() {
+            Some(wait) if wait > retry.max_retry_after => return Err(error),
+            Some(wait) => wait,
+            None => backoff,
+        };
+        tracing::debug!(
+            attempt,
+            index,
+            ?wait,
+            "tiktok chunk upload failed; retrying"
+        );
+        tokio::time::sleep(wait).await;
+        backoff = (backoff * 2).min(retry.max_backoff);
+        attempt += 1;
+        if let Ok(progress) = status::fetch(api, publish_id).await {
+            if progress.uploaded_bytes.is_some_and(|n| n >= range.end) {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// `PUT <upload_url>` with one chunk streamed from the spooled file.
+async fn put_chunk(
+    api: &Api<'_>,
+    url: &Url,
+    file: &Arc<MediaFile>,
+    range: Range<u64>,
+    total: u64,
+) -> Result<(), PublishError> {
+    let len = range.end - range.start;
+    // A generous timeout: the request timeout plus one second per MiB.
+    let timeout = api.timeout + Duration::from_secs(len / (1024 * 1024));
+    let content_range = format!(
+        "bytes {}-{}/{total}",
+        range.start,
+        range.end.saturating_sub(1)
+    );
+    let response = api
+        .http
+        .put(url.clone())
+        .header(CONTENT_TYPE, file.content_type())
+        .header(CONTENT_LENGTH, len.to_string())
+        .header(CONTENT_RANGE, content_range)
+        .timeout(timeout)
+        .body(reqwest::Body::wrap_stream(file.stream_range(range)))
+        .send()
+        .await
+        .map_err(|e| transport_error(PLATFORM, &e, Idempotence::Safe))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let headers = response.headers().clone();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| transport_error(PLATFORM, &e, Idempotence::Safe))?;
+    Err(errors::from_response(status.as_u16(), &headers, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fanout_core::{FormFields, PostMedia};
+
+    async fn post(fields: FormFields) -> (tempfile::TempDir, Post) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = MediaFile::from_bytes(dir.path(), vec![0u8; 10], None)
+            .await
+            .unwrap();
+        let post = Post {
+            title: "t".into(),
+            description: None,
+            media: PostMedia::Video(Arc::new(file)),
+            fields,
+        };
+        (dir, post)
+    }
+
+    #[tokio::test]
+    async fn post_info_carries_the_forms_settings() {
+        let creator = CreatorInfo {
+            privacy_level_options: vec!["SELF_ONLY".into(), "PUBLIC_TO_EVERYONE".into()],
+            stitch_disabled: true,
+            ..CreatorInfo::default()
+        };
+        let (_dir, post) = post(FormFields::from_pairs([
+            ("privacy_level", "PUBLIC_TO_EVERYONE"),
+            ("disable_comment", "true"),
+            ("video_cover_timestamp_ms", "1500"),
+            ("is_aigc", "1"),
+        ]))
+        .await;
+        assert_eq!(
+            post_info(&post, "hello", &creator).unwrap(),
+            json!({
+                "title": "hello",
+                "privacy_level": "PUBLIC_TO_EVERYONE",
+                "disable_comment": true,
+                "disable_stitch": true,
+                "video_cover_timestamp_ms": 1500,
+                "is_aigc": true,
+            })
+        );
+    }
+}

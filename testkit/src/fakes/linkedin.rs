@@ -1,1 +1,0 @@
-//! The fake linkedin API (being written).

@@ -1,1 +1,0 @@
-//! The fake tiktok API (being written).
