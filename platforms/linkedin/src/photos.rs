@@ -1,0 +1,153 @@
+//! Images: `initializeUpload` per image, then a `PUT` of its bytes streamed from disk.
+
+use std::sync::Arc;
+
+use fanout_core::http::Idempotence;
+use fanout_core::{MediaFile, PublishError};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::client::Api;
+
+/// The form field giving images their alternative text.
+pub(crate) const ALT_TEXT_FIELD: &str = "linkedin_alt_text";
+
+#[derive(Debug, Deserialize)]
+struct InitAnswer {
+    value: InitValue,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitValue {
+    upload_url: String,
+    image: String,
+}
+
+/// Uploads every image, in order, owned by `owner`; answers their urns.
+pub(crate) async fn upload(
+    api: &Api<'_>,
+    files: &[Arc<MediaFile>],
+    owner: &str,
+) -> Result<Vec<String>, PublishError> {
+    let mut urns = Vec::with_capacity(files.len());
+    for file in files {
+        urns.push(upload_one(api, file, owner).await?);
+    }
+    Ok(urns)
+}
+
+async fn upload_one(
+    api: &Api<'_>,
+    file: &Arc<MediaFile>,
+    owner: &str,
+) -> Result<String, PublishError> {
+    let init = json!({ "initializeUploadRequest": { "owner": owner } });
+    let init: InitAnswer = api
+        .safe(
+            Method::POST,
+            "rest/images?action=initializeUpload",
+            Some(&init),
+            "the image registration",
+        )
+        .await?
+        .json("the image registration")?;
+    let url = api.upload_url(&init.value.upload_url)?;
+    let len = file.len();
+    api.retry
+        .run(|| async {
+            let request = api
+                .request(Method::PUT, url.clone())
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .header(CONTENT_LENGTH, len)
+                .timeout(api.upload_timeout(len))
+                .body(reqwest::Body::wrap_stream(file.stream()));
+            api.send(request, "an image")
+                .await
+                .map(|_| ())
+                .map_err(|e| e.into_error(Idempotence::Safe))
+        })
+        .await?;
+    Ok(init.value.image)
+}
+
+/// The alternative texts from the form: the i-th value goes to the i-th image; a
+/// single value goes to every image.
+pub(crate) fn alt_texts(values: &[&str], count: usize) -> Vec<Option<String>> {
+    (0..count)
+        .map(|i| {
+            let value = if values.len() == 1 {
+                values.first()
+            } else {
+                values.get(i)
+            };
+            value
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+/// `{"id", "altText"}` for one image (`altText` only when given).
+pub(crate) fn image_entry(urn: &str, alt_text: Option<&str>) -> Value {
+    let mut entry = json!({ "id": urn });
+    if let Some(alt) = alt_text {
+        entry["altText"] = json!(alt);
+    }
+    entry
+}
+
+/// The post's `content` for these images: `media` for one, `multiImage` for 2–20.
+pub(crate) fn content(urns: &[String], alt_texts: &[Option<String>]) -> Value {
+    let entries: Vec<Value> = urns
+        .iter()
+        .enumerate()
+        .map(|(i, urn)| image_entry(urn, alt_texts.get(i).and_then(|a| a.as_deref())))
+        .collect();
+    match entries.as_slice() {
+        [one] => json!({ "media": one }),
+        _ => json!({ "multiImage": { "images": entries } }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_image_is_media_several_are_multi_image() {
+        let one = content(&["urn:li:image:1".into()], &[Some("a cat".into())]);
+        assert_eq!(
+            one,
+            json!({"media": {"id": "urn:li:image:1", "altText": "a cat"}})
+        );
+        let two = content(
+            &["urn:li:image:1".into(), "urn:li:image:2".into()],
+            &[None, None],
+        );
+        assert_eq!(
+            two,
+            json!({"multiImage": {"images": [{"id": "urn:li:image:1"}, {"id": "urn:li:image:2"}]}})
+        );
+    }
+
+    #[test]
+    fn alt_texts_by_position_or_shared() {
+        assert_eq!(
+            alt_texts(&["x"], 3),
+            vec![Some("x".into()), Some("x".into()), Some("x".into())]
+        );
+        assert_eq!(
+            alt_texts(&["a", " ", "c"], 3),
+            vec![Some("a".into()), None, Some("c".into())]
+        );
+        assert_eq!(alt_texts(&[], 2), vec![None, None]);
+        assert_eq!(
+            alt_texts(&["a", "b"], 3),
+            vec![Some("a".into()), Some("b".into()), None]
+        );
+    }
+}

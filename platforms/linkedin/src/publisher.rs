@@ -1,0 +1,162 @@
+//! [`LinkedInPublisher`]: the [`Publisher`] for LinkedIn.
+
+use std::time::Duration;
+
+use fanout_core::{
+    async_trait, Capabilities, Connection, PhotoLimits, PostMedia, PublishContext, PublishError,
+    Publisher, Receipt, Throttle, VideoLimits,
+};
+use serde_json::json;
+
+use crate::author;
+use crate::client::Api;
+use crate::commentary::commentary;
+use crate::config::LinkedInConfig;
+use crate::errors::PLATFORM;
+use crate::photos::{self, ALT_TEXT_FIELD};
+use crate::posts;
+use crate::video::{self, Polling};
+
+/// Longest commentary LinkedIn accepts, in characters.
+pub const MAX_COMMENTARY_CHARS: usize = 3000;
+/// Smallest video LinkedIn accepts (75 KB).
+pub const MIN_VIDEO_BYTES: u64 = 75 * 1024;
+/// Most images in one post.
+pub const MAX_IMAGES: usize = 20;
+/// Largest image this publisher sends. LinkedIn limits images to 36 megapixels rather
+/// than to a size; this bound keeps an upload reasonable.
+pub const MAX_PHOTO_BYTES: u64 = 36 * 1024 * 1024;
+/// Longest wait for a slot of the daily post quota before failing.
+const THROTTLE_MAX_WAIT: Duration = Duration::from_secs(2);
+
+/// Publishes videos, single images and multi-image posts to LinkedIn.
+///
+/// - The commentary is the post's description when given, else its title, escaped for
+///   LinkedIn's "little text"; a video's title is the post's title.
+/// - The author is `urn:li:organization:<id>` when the form has
+///   `target_linkedin_page_id`; else the connection's `author_urn` attribute; else
+///   `urn:li:person:<sub>` from `GET /v2/userinfo` (OpenID Connect, `openid` scope).
+/// - `visibility` (form field): `PUBLIC` (default), `CONNECTIONS` or `LOGGED_IN`;
+///   `linkedin_alt_text`: the images' alternative text (one value for all, or one per
+///   image in order).
+/// - The daily post quota (`daily_post_limit` per token) is checked before anything
+///   is sent.
+///
+/// Receipt: `{"post_id": "urn:li:share:…"}` (or `urn:li:ugcPost:…`).
+///
+/// ```
+/// use fanout_core::Publisher;
+/// use fanout_linkedin::{LinkedInConfig, LinkedInPublisher};
+/// let publisher = LinkedInPublisher::new(LinkedInConfig::default());
+/// assert_eq!(publisher.id(), "linkedin");
+/// assert_eq!(publisher.capabilities().photos.unwrap().max_count, 20);
+/// ```
+#[derive(Debug)]
+pub struct LinkedInPublisher {
+    config: LinkedInConfig,
+    http: reqwest::Client,
+    throttle: Throttle,
+}
+
+impl LinkedInPublisher {
+    /// A publisher with its own HTTP client.
+    pub fn new(config: LinkedInConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        Self::with_client(config, http)
+    }
+
+    /// A publisher using `http` (shared connection pool, proxies, test clients).
+    pub fn with_client(config: LinkedInConfig, http: reqwest::Client) -> Self {
+        let throttle = Throttle::per_day(PLATFORM, config.daily_post_limit);
+        Self {
+            config,
+            http,
+            throttle,
+        }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &LinkedInConfig {
+        &self.config
+    }
+
+    fn api<'a>(&'a self, connection: &'a Connection) -> Api<'a> {
+        Api {
+            http: &self.http,
+            base: self.config.api_base(),
+            token: connection.access_token(),
+            version: &self.config.api_version,
+            timeout: Duration::from_secs(self.config.request_timeout_secs.max(1)),
+            retry: self.config.retry_policy(),
+        }
+    }
+
+    fn polling(&self) -> Polling {
+        Polling {
+            interval: Duration::from_millis(self.config.poll_interval_ms.max(1)),
+            budget: Duration::from_secs(self.config.poll_budget_secs),
+        }
+    }
+}
+
+#[async_trait]
+impl Publisher for LinkedInPublisher {
+    fn id(&self) -> &'static str {
+        "linkedin"
+    }
+
+    fn display_name(&self) -> &'static str {
+        PLATFORM
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            video: Some(VideoLimits {
+                min_bytes: MIN_VIDEO_BYTES,
+                max_bytes: self.config.max_video_bytes.max(MIN_VIDEO_BYTES),
+                formats: vec!["video/mp4"],
+            }),
+            photos: Some(PhotoLimits {
+                min_count: 1,
+                max_count: MAX_IMAGES,
+                max_bytes_each: MAX_PHOTO_BYTES,
+                formats: vec!["image/jpeg", "image/png", "image/gif"],
+            }),
+            // The title becomes the commentary when there is no description.
+            max_title_chars: Some(MAX_COMMENTARY_CHARS),
+            max_description_chars: Some(MAX_COMMENTARY_CHARS),
+        }
+    }
+
+    async fn publish(&self, ctx: PublishContext<'_>) -> Result<Receipt, PublishError> {
+        let post = ctx.post;
+        // Everything the form decides is checked before any network call.
+        let page = author::page_author(&post.fields)?;
+        let visibility = posts::visibility(post.fields.get_trimmed("visibility"))?;
+        let commentary = commentary(post);
+        self.throttle
+            .acquire(ctx.connection.access_token(), THROTTLE_MAX_WAIT)
+            .await?;
+
+        let api = self.api(ctx.connection);
+        let author = author::resolve(&api, ctx.connection, page).await?;
+        let content = match &post.media {
+            PostMedia::Video(file) => {
+                let urn = video::upload(&api, file, &author, self.polling()).await?;
+                json!({ "media": { "title": post.title, "id": urn } })
+            }
+            PostMedia::Photos(files) => {
+                let urns = photos::upload(&api, files, &author).await?;
+                let given: Vec<&str> = post.fields.get_all(ALT_TEXT_FIELD).collect();
+                photos::content(&urns, &photos::alt_texts(&given, urns.len()))
+            }
+        };
+        let body = posts::body(&author, &commentary, visibility, content);
+        let post_id = posts::create(&api, &body).await?;
+        tracing::info!(platform = "linkedin", %post_id, "published");
+        Ok(Receipt::new().with("post_id", post_id))
+    }
+}

@@ -1,0 +1,220 @@
+//! Videos: `initializeUpload`, each part `PUT` from the spooled file by range,
+//! `finalizeUpload` with the ETags in order, then status polls until `AVAILABLE`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fanout_core::http::Idempotence;
+use fanout_core::{ErrorKind, MediaFile, PublishError};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::json;
+use url::Url;
+
+use crate::client::{encode_urn, Api};
+use crate::errors::{unreadable, PLATFORM};
+
+/// How status polls are paced.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Polling {
+    /// Wait between polls.
+    pub(crate) interval: Duration,
+    /// Longest total wait for `AVAILABLE`.
+    pub(crate) budget: Duration,
+}
+
+#[derive(Debug, Deserialize)]
+struct InitAnswer {
+    value: InitValue,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitValue {
+    video: String,
+    #[serde(default)]
+    upload_token: String,
+    upload_instructions: Vec<Instruction>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Instruction {
+    upload_url: String,
+    first_byte: u64,
+    last_byte: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct VideoStatus {
+    #[serde(default)]
+    status: String,
+}
+
+/// Uploads `file` as a video owned by `owner`; answers its urn once `AVAILABLE`.
+pub(crate) async fn upload(
+    api: &Api<'_>,
+    file: &Arc<MediaFile>,
+    owner: &str,
+    polling: Polling,
+) -> Result<String, PublishError> {
+    let init = json!({
+        "initializeUploadRequest": {
+            "owner": owner,
+            "fileSizeBytes": file.len(),
+            "uploadCaptions": false,
+            "uploadThumbnail": false,
+        }
+    });
+    let init: InitAnswer = api
+        .safe(
+            Method::POST,
+            "rest/videos?action=initializeUpload",
+            Some(&init),
+            "the video registration",
+        )
+        .await?
+        .json("the video registration")?;
+    let value = init.value;
+    check_instructions(&value.upload_instructions, file.len())?;
+    let mut etags = Vec::with_capacity(value.upload_instructions.len());
+    for (index, part) in value.upload_instructions.iter().enumerate() {
+        let url = api.upload_url(&part.upload_url)?;
+        etags.push(put_part(api, file, &url, part, index).await?);
+    }
+    let finalize = json!({
+        "finalizeUploadRequest": {
+            "video": value.video,
+            "uploadToken": value.upload_token,
+            "uploadedPartIds": etags,
+        }
+    });
+    api.safe(
+        Method::POST,
+        "rest/videos?action=finalizeUpload",
+        Some(&finalize),
+        "the video finalization",
+    )
+    .await?;
+    wait_until_available(api, &value.video, polling).await?;
+    Ok(value.video)
+}
+
+/// The parts must cover the file exactly, in order.
+fn check_instructions(parts: &[Instruction], len: u64) -> Result<(), PublishError> {
+    let mut next = 0;
+    for part in parts {
+        if part.first_byte != next || part.last_byte < part.first_byte || part.last_byte >= len {
+            return Err(unreadable("the upload instructions"));
+        }
+        next = part.last_byte + 1;
+    }
+    if next == len {
+        Ok(())
+    } else {
+        Err(unreadable("the upload instructions"))
+    }
+}
+
+/// `PUT`s bytes `first_byte..=last_byte`, streamed from disk; answers the part's ETag.
+/// A part is idempotent, so transient failures are retried.
+async fn put_part(
+    api: &Api<'_>,
+    file: &Arc<MediaFile>,
+    url: &Url,
+    part: &Instruction,
+    index: usize,
+) -> Result<String, PublishError> {
+    let len = part.last_byte - part.first_byte + 1;
+    api.retry
+        .run(|| async {
+            let body =
+                reqwest::Body::wrap_stream(file.stream_range(part.first_byte..part.last_byte + 1));
+            let request = api
+                .request(Method::PUT, url.clone())
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .header(CONTENT_LENGTH, len)
+                .timeout(api.upload_timeout(len))
+                .body(body);
+            let answer = api
+                .send(request, "a video part")
+                .await
+                .map_err(|e| e.into_error(Idempotence::Safe))?;
+            answer
+                .headers
+                .get(ETAG)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    PublishError::transient(format!(
+                        "{PLATFORM} took part {} of the video without confirming it (no ETag); \
+                         try again.",
+                        index + 1
+                    ))
+                })
+        })
+        .await
+}
+
+/// Polls `GET /rest/videos/<urn>` until `AVAILABLE`.
+async fn wait_until_available(
+    api: &Api<'_>,
+    urn: &str,
+    polling: Polling,
+) -> Result<(), PublishError> {
+    let path = format!("rest/videos/{}", encode_urn(urn));
+    let started = Instant::now();
+    loop {
+        let status: VideoStatus = api
+            .safe(Method::GET, &path, None, "the video status")
+            .await?
+            .json("the video status")?;
+        match status.status.as_str() {
+            "AVAILABLE" => return Ok(()),
+            "PROCESSING_FAILED" => {
+                return Err(PublishError::media_rejected(format!(
+                    "{PLATFORM} could not process the video (PROCESSING_FAILED); nothing was \
+                     posted. Check that it is an MP4 of 3 seconds to 30 minutes and upload it \
+                     again."
+                )))
+            }
+            _ => {}
+        }
+        if started.elapsed() + polling.interval > polling.budget {
+            return Err(PublishError::new(
+                ErrorKind::TimedOut,
+                format!(
+                    "{PLATFORM} was still processing the video after {} seconds; nothing was \
+                     posted. Try again later.",
+                    polling.budget.as_secs()
+                ),
+            ));
+        }
+        tokio::time::sleep(polling.interval).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(first: u64, last: u64) -> Instruction {
+        Instruction {
+            upload_url: String::new(),
+            first_byte: first,
+            last_byte: last,
+        }
+    }
+
+    #[test]
+    fn instructions_must_cover_the_file_in_order() {
+        assert!(check_instructions(&[part(0, 9), part(10, 14)], 15).is_ok());
+        assert!(check_instructions(&[part(0, 9)], 15).is_err());
+        assert!(check_instructions(&[part(10, 14), part(0, 9)], 15).is_err());
+        assert!(check_instructions(&[part(0, 9), part(9, 14)], 15).is_err());
+        assert!(check_instructions(&[part(0, 15)], 15).is_err());
+        assert!(check_instructions(&[], 15).is_err());
+    }
+}

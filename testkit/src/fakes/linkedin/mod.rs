@@ -1,0 +1,214 @@
+//! A strict fake of LinkedIn's versioned Posts, Videos and Images APIs and of
+//! `GET /v2/userinfo`, with the upload URLs it hands out served on the same host.
+//!
+//! Every route is behind the shared fault middleware. What it enforces, as LinkedIn
+//! does:
+//! - `Authorization: Bearer <token>` of a known member everywhere; tokens starting
+//!   with `expired` answer 401 `EXPIRED_ACCESS_TOKEN`, with `revoked` 401
+//!   `REVOKED_ACCESS_TOKEN`, unknown ones 401 `INVALID_ACCESS_TOKEN`;
+//! - on `/rest` calls, an active `LinkedIn-Version` (426 `VERSION_MISSING` /
+//!   `NONEXISTENT_VERSION` otherwise) and `X-Restli-Protocol-Version: 2.0.0` (400);
+//! - owners and authors are the token's member (`urn:li:person:<id>`) or an
+//!   organization it administers (one per account by default, see
+//!   [`FakeLinkedIn::organization_id`]); anything else answers 403 `ACCESS_DENIED`;
+//! - videos of 75 KB – 5 GB in parts of 4,194,304 bytes (the last one the remainder);
+//!   each part must carry exactly its bytes, in part order, and answers an `ETag`;
+//!   `finalizeUpload` needs the upload token and every ETag in order; a finalized video
+//!   reads `PROCESSING` at least once, then `AVAILABLE` (or `PROCESSING_FAILED` when
+//!   it is not an MP4);
+//! - images are JPG, PNG or GIF (recognised from their bytes);
+//! - a post needs an escaped "little text" `commentary` of at most 3000 characters,
+//!   `visibility` `PUBLIC`/`CONNECTIONS`/`LOGGED_IN`, `lifecycleState: PUBLISHED`,
+//!   `MAIN_FEED` distribution, and media the author owns and that is ready (a video
+//!   `AVAILABLE`, images uploaded; 2–20 images in `multiImage`), else 422 with
+//!   `errorDetails.inputErrors`; past the daily member limit it answers 429.
+//!
+//! A post answers 201 with an empty body and `x-restli-id: urn:li:share:<n>`.
+
+// Helpers hand ready-made error responses back to their handler.
+#![allow(clippy::result_large_err)]
+
+mod auth;
+mod errors;
+mod images;
+mod posts;
+mod state;
+mod videos;
+
+use std::sync::Arc;
+
+use axum::routing::{get, post, put};
+use axum::Router;
+use fanout_core::Connection;
+use serde_json::Value;
+use url::Url;
+
+use crate::fake::{FakePlatform, PlatformError};
+use crate::faults::{apply_faults, Fault, Faults};
+use crate::record::PublishedPost;
+use crate::server::FakeServer;
+use state::{Member, Shared};
+
+pub use posts::MAX_COMMENTARY_CHARS;
+pub use state::DEFAULT_DAILY_POSTS;
+
+/// The fake LinkedIn API on a loopback port; stops when dropped.
+#[derive(Debug)]
+pub struct FakeLinkedIn {
+    shared: Arc<Shared>,
+    _server: FakeServer,
+}
+
+impl FakeLinkedIn {
+    /// Starts the fake on an ephemeral loopback port.
+    pub async fn spawn() -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let root = Url::parse(&format!("http://{addr}/"))
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let shared = Arc::new(Shared::new(root));
+        let app = Router::new()
+            .route("/v2/userinfo", get(auth::userinfo))
+            .route("/rest/videos", post(videos::action_call))
+            .route("/rest/videos/{urn}", get(videos::status))
+            .route("/rest/images", post(images::action_call))
+            .route("/rest/posts", post(posts::create))
+            .route(
+                "/dms-uploads/video/{id}/part/{index}",
+                put(videos::upload_part),
+            )
+            .route("/dms-uploads/image/{id}", put(images::upload))
+            .fallback(unknown_path)
+            .with_state(Arc::clone(&shared))
+            .layer(axum::middleware::from_fn_with_state(
+                shared.faults.clone(),
+                apply_faults,
+            ));
+        let server = FakeServer::serve(listener, app).await?;
+        Ok(Self {
+            shared,
+            _server: server,
+        })
+    }
+
+    /// The API host, `http://127.0.0.1:<port>/` (point `base_url` here).
+    pub fn base_url(&self) -> Url {
+        self.shared.root.clone()
+    }
+
+    /// Accepts `token` for the member `account_name`; the member's person id is
+    /// derived from the name ([`FakeLinkedIn::person_urn`]).
+    pub fn accept_token(&self, token: &str, account_name: &str) {
+        self.shared.lock().tokens.insert(
+            token.to_string(),
+            Member {
+                name: account_name.to_string(),
+                person_id: state::person_id(account_name),
+            },
+        );
+    }
+
+    /// `urn:li:person:<id>` of the member `account_name`.
+    pub fn person_urn(&self, account_name: &str) -> String {
+        format!("urn:li:person:{}", state::person_id(account_name))
+    }
+
+    /// The id of the first organization `account_name` administers (by default one
+    /// derived from the name).
+    pub fn organization_id(&self, account_name: &str) -> String {
+        self.shared
+            .lock()
+            .organizations_of(account_name)
+            .first()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Replaces the organizations `account_name` administers.
+    pub fn set_organizations(&self, account_name: &str, organization_ids: &[&str]) {
+        self.shared.lock().organizations.insert(
+            account_name.to_string(),
+            organization_ids.iter().map(|s| s.to_string()).collect(),
+        );
+    }
+
+    /// Sets the daily per-member post limit (150 by default).
+    pub fn set_daily_post_limit(&self, posts: u32) {
+        self.shared.lock().daily_post_limit = posts;
+    }
+
+    /// How many times a finalized video reads `PROCESSING` before it is ready (1 by
+    /// default; at least 1).
+    pub fn set_processing_reads(&self, reads: u32) {
+        self.shared.lock().processing_reads = reads.max(1);
+    }
+
+    /// Makes the next finalized video end in `PROCESSING_FAILED`.
+    pub fn fail_next_processing(&self) {
+        self.shared.lock().fail_next_processing = true;
+    }
+
+    /// How many videos were initialized so far.
+    pub fn videos_initialized(&self) -> usize {
+        self.shared.lock().videos.len()
+    }
+
+    /// How many images were initialized so far.
+    pub fn images_initialized(&self) -> usize {
+        self.shared.lock().images.len()
+    }
+
+    /// The fault switchboard (shared with the server).
+    pub fn faults(&self) -> Faults {
+        self.shared.faults.clone()
+    }
+}
+
+async fn unknown_path() -> axum::response::Response {
+    errors::not_found("No resource is served at this path")
+}
+
+impl FakePlatform for FakeLinkedIn {
+    fn platform(&self) -> &'static str {
+        "linkedin"
+    }
+
+    fn base_url(&self) -> Url {
+        FakeLinkedIn::base_url(self)
+    }
+
+    fn connection(&self, account_name: &str) -> Connection {
+        let token = format!("AQV{:032x}", rand::random::<u128>());
+        self.accept_token(&token, account_name);
+        Connection::new(account_name, token)
+            .with_attribute("author_urn", self.person_urn(account_name))
+    }
+
+    fn published(&self) -> Vec<PublishedPost> {
+        self.shared.log.all()
+    }
+
+    fn publish_route(&self) -> &'static str {
+        "/rest/posts"
+    }
+
+    fn first_route(&self) -> &'static str {
+        "/rest/videos"
+    }
+
+    fn error_response(&self, error: PlatformError) -> (u16, Value) {
+        match error {
+            PlatformError::ExpiredToken => (401, errors::expired_body()),
+            PlatformError::RateLimited { .. } => (429, errors::throttled_body()),
+            PlatformError::ServerError => (500, errors::server_error_body()),
+        }
+    }
+
+    fn inject(&self, fault: Fault) {
+        self.shared.faults.inject(fault);
+    }
+
+    fn clear_faults(&self) {
+        self.shared.faults.clear();
+    }
+}

@@ -1,0 +1,246 @@
+//! The Posts API: `POST /rest/posts`, validated as LinkedIn does, recorded on success.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::auth;
+use super::errors;
+use super::state::{Inner, Member, Shared, VideoStatus};
+use super::videos::json_body;
+use crate::record::{PublishedPost, ReceivedMedia};
+
+/// Longest commentary, in characters (after unescaping).
+pub const MAX_COMMENTARY_CHARS: usize = 3000;
+/// The characters "little text" reserves; each must be escaped with a backslash.
+pub(crate) const RESERVED: &[char] = &[
+    '\\', '|', '{', '}', '@', '[', ']', '(', ')', '<', '>', '#', '*', '_', '~',
+];
+/// Most images in a multi-image post.
+const MAX_IMAGES: usize = 20;
+
+/// Unescapes little text; `Err(position)` at the first reserved character that is
+/// not escaped (or a backslash escaping nothing reserved).
+pub(crate) fn unescape_little_text(text: &str) -> Result<String, usize> {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some((_, next)) if RESERVED.contains(&next) => out.push(next),
+                _ => return Err(i),
+            }
+        } else if RESERVED.contains(&c) {
+            return Err(i);
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// `POST /rest/posts`: 201, empty body, `x-restli-id: urn:li:share:<n>`.
+pub(crate) async fn create(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let member = match auth::rest_call(&shared, &headers) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let post = match json_body(&body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let mut inner = shared.lock();
+    let (commentary, media) = match validate(&mut inner, &member, &post) {
+        Ok(ok) => ok,
+        Err(r) => return r,
+    };
+    let limit = inner.daily_post_limit;
+    let today = inner.posts_today.entry(member.name.clone()).or_insert(0);
+    if *today >= limit {
+        return errors::throttled();
+    }
+    *today += 1;
+    let n = inner.next();
+    drop(inner);
+    let id = format!("urn:li:share:{}", 7_300_000_000_000_000_000u64 + n);
+    shared.log.push(PublishedPost {
+        id: id.clone(),
+        account: member.name,
+        caption: commentary,
+        media,
+        options: post,
+    });
+    let mut response = StatusCode::CREATED.into_response();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-restli-id", value);
+    }
+    response
+}
+
+/// Checks a post; answers the commentary as received and the media in order.
+fn validate(
+    inner: &mut Inner,
+    member: &Member,
+    post: &Value,
+) -> Result<(String, Vec<ReceivedMedia>), Response> {
+    let Some(author) = post["author"].as_str() else {
+        return Err(errors::invalid_input(422, "/author", "Field is required"));
+    };
+    if !inner.may_act_as(member, author) {
+        return Err(errors::access_denied(&format!(
+            "Not enough permissions to access: partnerApiPostsExternal.CREATE.20251001 \
+             as {author}"
+        )));
+    }
+    let Some(commentary) = post["commentary"].as_str() else {
+        return Err(errors::invalid_input(
+            422,
+            "/commentary",
+            "Field is required",
+        ));
+    };
+    match unescape_little_text(commentary) {
+        Err(at) => {
+            return Err(errors::invalid_input(
+                422,
+                "/commentary",
+                &format!("Reserved character at byte {at} is not escaped"),
+            ))
+        }
+        Ok(text) if text.chars().count() > MAX_COMMENTARY_CHARS => {
+            return Err(errors::invalid_input(
+                422,
+                "/commentary",
+                &format!("Commentary is longer than {MAX_COMMENTARY_CHARS} characters"),
+            ))
+        }
+        Ok(_) => {}
+    }
+    if !matches!(
+        post["visibility"].as_str(),
+        Some("PUBLIC" | "CONNECTIONS" | "LOGGED_IN")
+    ) {
+        return Err(errors::invalid_input(
+            422,
+            "/visibility",
+            "Must be one of PUBLIC, CONNECTIONS, LOGGED_IN",
+        ));
+    }
+    if post["lifecycleState"].as_str() != Some("PUBLISHED") {
+        return Err(errors::invalid_input(
+            422,
+            "/lifecycleState",
+            "Must be PUBLISHED",
+        ));
+    }
+    if post["distribution"]["feedDistribution"].as_str() != Some("MAIN_FEED") {
+        return Err(errors::invalid_input(
+            422,
+            "/distribution/feedDistribution",
+            "Must be MAIN_FEED",
+        ));
+    }
+    let content = &post["content"];
+    let media = match (content.get("media"), content.get("multiImage")) {
+        (Some(media), None) => {
+            let Some(id) = media["id"].as_str() else {
+                return Err(errors::invalid_input(
+                    422,
+                    "/content/media/id",
+                    "Field is required",
+                ));
+            };
+            vec![media_of(inner, author, id, "/content/media/id")?]
+        }
+        (None, Some(multi)) => {
+            let images = multi["images"].as_array().cloned().unwrap_or_default();
+            if !(2..=MAX_IMAGES).contains(&images.len()) {
+                return Err(errors::invalid_input(
+                    422,
+                    "/content/multiImage/images",
+                    &format!("A multi-image post takes 2 to {MAX_IMAGES} images"),
+                ));
+            }
+            let mut media = Vec::new();
+            for (i, image) in images.iter().enumerate() {
+                let path = format!("/content/multiImage/images/{i}/id");
+                let id = image["id"].as_str().unwrap_or("");
+                if !id.starts_with("urn:li:image:") {
+                    return Err(errors::invalid_input(422, &path, "Must be an image urn"));
+                }
+                media.push(media_of(inner, author, id, &path)?);
+            }
+            media
+        }
+        _ => {
+            return Err(errors::invalid_input(
+                422,
+                "/content",
+                "Exactly one of media or multiImage is required",
+            ))
+        }
+    };
+    Ok((commentary.to_string(), media))
+}
+
+/// The received bytes of a video or image the author owns and that is ready.
+fn media_of(inner: &Inner, author: &str, id: &str, path: &str) -> Result<ReceivedMedia, Response> {
+    let found = if let Some(video) = inner.videos.get(id) {
+        if video.status != VideoStatus::Available {
+            return Err(errors::invalid_input(
+                422,
+                path,
+                &format!("Video {id} is {}, not AVAILABLE", video.status.as_str()),
+            ));
+        }
+        Some((video.owner.as_str(), video.received.clone()))
+    } else {
+        inner
+            .images
+            .get(id)
+            .map(|image| (image.owner.as_str(), image.received.clone()))
+    };
+    match found {
+        None => Err(errors::invalid_input(
+            422,
+            path,
+            &format!("{id} does not exist"),
+        )),
+        Some((owner, _)) if owner != author => Err(errors::invalid_input(
+            422,
+            path,
+            &format!("{id} belongs to another owner than the post's author"),
+        )),
+        Some((_, None)) => Err(errors::invalid_input(
+            422,
+            path,
+            &format!("{id} was never uploaded"),
+        )),
+        Some((_, Some(received))) => Ok(received),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unescape_little_text;
+
+    #[test]
+    fn little_text_needs_escapes() {
+        assert_eq!(
+            unescape_little_text(r"a \#b \(c\)").as_deref(),
+            Ok("a #b (c)")
+        );
+        assert_eq!(unescape_little_text(r"\\").as_deref(), Ok("\\"));
+        assert_eq!(unescape_little_text("a #b"), Err(2));
+        assert_eq!(unescape_little_text(r"a \q"), Err(2));
+        assert_eq!(unescape_little_text("trailing \\"), Err(9));
+    }
+}
