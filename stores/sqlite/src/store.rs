@@ -1,0 +1,114 @@
+//! [`SqliteStore`]: one SQLite connection behind a mutex, used from
+//! `tokio::task::spawn_blocking` so SQLite never blocks the async executor.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use fanout_core::StoreError;
+use rusqlite::Connection;
+
+use crate::errors::open_failed;
+use crate::schema::{self, MigrateError, SCHEMA_VERSION};
+
+/// Accounts and usage counters in one SQLite file; implements
+/// [`fanout_core::AccountDirectory`] and [`fanout_core::UsageStore`].
+///
+/// Cheap to clone: clones share one connection. Every call runs on tokio's blocking
+/// pool. `admit` checks and counts inside one `BEGIN IMMEDIATE` transaction, so it is
+/// exact across concurrent callers, across clones, and across several stores (or
+/// processes) opened on the same file.
+///
+/// The file holds the platforms' OAuth tokens as given: protect it (and its `-wal` /
+/// `-shm` files) like a secrets file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conn: Mutex<Connection>,
+    path: Option<PathBuf>,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the store at `path`: creates or migrates the
+    /// schema, and sets WAL journal mode, `synchronous=NORMAL`, a 10 s busy timeout and
+    /// foreign keys on. Fails with a sentence naming the path when the file cannot be
+    /// opened or was written by a newer fanout.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        let conn = Connection::open(path).map_err(|err| open_failed(path, &err))?;
+        Self::prepare(conn, Some(path.to_path_buf()), true)
+    }
+
+    /// A store in memory: the same schema and behaviour, lost when the last clone is
+    /// dropped, not shared with any other store.
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        let conn =
+            Connection::open_in_memory().map_err(|err| open_failed(Path::new(":memory:"), &err))?;
+        Self::prepare(conn, None, false)
+    }
+
+    fn prepare(
+        mut conn: Connection,
+        path: Option<PathBuf>,
+        file_backed: bool,
+    ) -> Result<Self, StoreError> {
+        let shown = path.clone().unwrap_or_else(|| PathBuf::from(":memory:"));
+        schema::configure(&conn, file_backed).map_err(|err| open_failed(&shown, &err))?;
+        schema::migrate(&mut conn).map_err(|err| match err {
+            MigrateError::Sqlite(err) => open_failed(&shown, &err),
+            MigrateError::TooNew(found) => StoreError(format!(
+                "the SQLite store at {} has schema version {found}, newer than this \
+                 fanout understands ({SCHEMA_VERSION}) — upgrade fanout or open another file",
+                shown.display()
+            )),
+        })?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                conn: Mutex::new(conn),
+                path,
+            }),
+        })
+    }
+
+    /// The file this store was opened on; `None` in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path.as_deref()
+    }
+
+    /// Runs `work` with the connection on tokio's blocking pool.
+    pub(crate) async fn with_conn<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = lock(&inner.conn);
+            work(&mut conn)
+        })
+        .await
+        .map_err(|err| {
+            StoreError(format!(
+                "the SQLite store's worker task failed ({err}) — this is a bug in fanout; \
+                 the transaction was rolled back, so retrying is safe"
+            ))
+        })?
+    }
+}
+
+/// Locks the connection. A panic while holding it cannot leave a transaction open
+/// (rusqlite rolls back on drop), so a poisoned lock is taken over.
+fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
