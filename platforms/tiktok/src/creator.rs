@@ -89,7 +89,7 @@ pub(crate) fn check_len(what: &str, text: &str, max: usize) -> Result<(), Publis
     let chars = text.chars().count();
     if chars > max {
         return Err(PublishError::rejected(format!(
-            "{PLATFORM} {what} is at most {max} characters; this one has {chars}. Shorten it and \
+            "{PLATFORM} {what} at most {max} characters; this one has {chars}. Shorten it and \
              upload again."
         )));
     }
