@@ -1,0 +1,527 @@
+//! End to end against the strict fake: chunked video, photos, privacy, error mapping,
+//! lost answers and the init throttle.
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use fanout_core::{
+    Connection, ErrorKind, FormFields, MediaFile, Post, PostMedia, PublishContext, PublishError,
+    Publisher, Receipt,
+};
+use fanout_testkit::fakes::tiktok::FakeTikTok;
+use fanout_testkit::media::{png_bytes, spooled_jpeg, spooled_mp4};
+use fanout_testkit::{FakePlatform, Fault, FaultKind, MediaServer};
+use fanout_tiktok::{TikTokConfig, TikTokPublisher};
+use serde_json::json;
+
+const MIB: usize = 1024 * 1024;
+
+struct Setup {
+    fake: FakeTikTok,
+    media: MediaServer,
+    dir: tempfile::TempDir,
+}
+
+async fn setup() -> Setup {
+    Setup {
+        fake: FakeTikTok::spawn().await.expect("the fake starts"),
+        media: MediaServer::spawn().await.expect("the media server starts"),
+        dir: tempfile::tempdir().expect("a temporary directory"),
+    }
+}
+
+fn post(media: PostMedia, fields: &[(&str, &str)]) -> Post {
+    Post {
+        title: "Hello TikTok".into(),
+        description: Some("A longer description".into()),
+        media,
+        fields: FormFields::from_pairs(fields.iter().copied()),
+    }
+}
+
+async fn publish(
+    s: &Setup,
+    publisher: &TikTokPublisher,
+    post: &Post,
+    connection: &Connection,
+) -> Result<Receipt, PublishError> {
+    let host = s.media.host();
+    publisher
+        .publish(PublishContext::new(post, connection, host.as_ref()))
+        .await
+}
+
+fn publisher_with(fake: &FakeTikTok, change: impl FnOnce(&mut TikTokConfig)) -> TikTokPublisher {
+    let mut config = common::config(fake);
+    change(&mut config);
+    TikTokPublisher::new(config)
+}
+
+fn error_fault(route: &str, status: StatusCode, code: &str, message: &str) -> Fault {
+    Fault::respond(
+        route,
+        status,
+        json!({"data": {}, "error": {"code": code, "message": message, "log_id": "202401"}}),
+    )
+}
+
+#[tokio::test]
+async fn a_twelve_mib_video_goes_up_in_two_chunks_with_the_forms_settings() {
+    let s = setup().await;
+    let publisher = publisher_with(&s.fake, |c| c.chunk_size_bytes = 5 * MIB as u64);
+    let file = spooled_mp4(s.dir.path(), 12 * MIB).await;
+    let post = post(
+        PostMedia::Video(Arc::clone(&file)),
+        &[
+            ("privacy_level", "SELF_ONLY"),
+            ("disable_duet", "true"),
+            ("disable_comment", "false"),
+        ],
+    );
+    let receipt = publish(&s, &publisher, &post, &s.fake.connection("alice"))
+        .await
+        .unwrap();
+    let posts = s.fake.published();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(
+        receipt.fields(),
+        json!({"publish_id": posts[0].id, "status": "PUBLISH_SUCCESS"})
+            .as_object()
+            .unwrap()
+    );
+    assert_eq!(posts[0].account, "alice");
+    assert_eq!(posts[0].caption, "Hello TikTok");
+    assert_eq!(posts[0].media.len(), 1);
+    assert_eq!(posts[0].media[0].size, file.len());
+    assert_eq!(posts[0].media[0].sha256, file.sha256_hex());
+    assert_eq!(
+        posts[0].options,
+        json!({"title": "Hello TikTok", "privacy_level": "SELF_ONLY",
+               "disable_duet": true, "disable_comment": false})
+    );
+    assert_eq!(s.fake.chunk_requests(), 2);
+    assert_eq!(s.fake.init_calls(), 1);
+}
+
+#[tokio::test]
+async fn photos_are_pulled_in_order_with_cover_and_description() {
+    let s = setup().await;
+    let publisher = common::publisher(&s.fake);
+    let mut files: Vec<Arc<MediaFile>> = Vec::new();
+    for i in 0..3u8 {
+        files.push(spooled_jpeg(s.dir.path(), 30_000 + i as usize, i).await);
+    }
+    let post = post(
+        PostMedia::Photos(files.clone()),
+        &[("photo_cover_index", "2"), ("auto_add_music", "true")],
+    );
+    let receipt = publish(&s, &publisher, &post, &s.fake.connection("bob"))
+        .await
+        .unwrap();
+    let posts = s.fake.published();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(receipt.get("publish_id"), Some(&json!(posts[0].id)));
+    assert_eq!(receipt.get("status"), Some(&json!("PUBLISH_SUCCESS")));
+    let got: Vec<_> = posts[0]
+        .media
+        .iter()
+        .map(|m| (m.size, m.sha256.clone()))
+        .collect();
+    let want: Vec<_> = files.iter().map(|f| (f.len(), f.sha256_hex())).collect();
+    assert_eq!(got, want);
+    assert_eq!(
+        posts[0].options,
+        json!({"title": "Hello TikTok", "description": "A longer description",
+               "privacy_level": "PUBLIC_TO_EVERYONE", "auto_add_music": true})
+    );
+}
+
+#[tokio::test]
+async fn a_privacy_level_the_creator_cannot_use_fails_naming_the_allowed_ones() {
+    let s = setup().await;
+    s.fake
+        .set_privacy_level_options(&["FOLLOWER_OF_CREATOR", "SELF_ONLY"]);
+    let publisher = common::publisher(&s.fake);
+    let file = spooled_mp4(s.dir.path(), 100_000).await;
+    let post = post(
+        PostMedia::Video(file),
+        &[("privacy_level", "PUBLIC_TO_EVERYONE")],
+    );
+    let err = publish(&s, &publisher, &post, &s.fake.connection("carol"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Rejected);
+    assert_eq!(
+        err.message(),
+        "TikTok does not allow the privacy level \"PUBLIC_TO_EVERYONE\" for this account; \
+         choose one of: FOLLOWER_OF_CREATOR, SELF_ONLY."
+    );
+    assert_eq!(s.fake.init_calls(), 0);
+    assert_eq!(s.fake.chunk_requests(), 0);
+    assert!(s.fake.published().is_empty());
+}
+
+#[tokio::test]
+async fn without_a_privacy_level_the_creators_first_option_is_used() {
+    let s = setup().await;
+    s.fake.set_privacy_level_options(&["SELF_ONLY"]);
+    let publisher = common::publisher(&s.fake);
+    let post = post(
+        PostMedia::Video(spooled_mp4(s.dir.path(), 100_000).await),
+        &[],
+    );
+    publish(&s, &publisher, &post, &s.fake.connection("dan"))
+        .await
+        .unwrap();
+    assert_eq!(s.fake.published()[0].options["privacy_level"], "SELF_ONLY");
+}
+
+#[tokio::test]
+async fn a_photo_title_over_90_characters_is_refused_before_any_call() {
+    let s = setup().await;
+    let publisher = common::publisher(&s.fake);
+    let mut post = post(
+        PostMedia::Photos(vec![spooled_jpeg(s.dir.path(), 1000, 1).await]),
+        &[],
+    );
+    post.title = "x".repeat(91);
+    let err = publish(&s, &publisher, &post, &s.fake.connection("erin"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.message(),
+        "TikTok photo titles are at most 90 characters; this one has 91. Shorten it and upload \
+         again."
+    );
+    assert_eq!(s.fake.init_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_png_photo_fails_as_media_rejected() {
+    let s = setup().await;
+    let publisher = common::publisher(&s.fake);
+    let png = MediaFile::from_bytes(s.dir.path(), png_bytes(5000), None)
+        .await
+        .unwrap();
+    let post = post(PostMedia::Photos(vec![Arc::new(png)]), &[]);
+    let err = publish(&s, &publisher, &post, &s.fake.connection("fay"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MediaRejected);
+    assert_eq!(
+        err.message(),
+        "TikTok rejected the media: its format is not supported. Send an MP4, MOV or WebM \
+         video, or JPEG or WebP photos."
+    );
+    assert!(s.fake.published().is_empty());
+}
+
+#[tokio::test]
+async fn an_error_code_in_an_http_200_is_an_error() {
+    let s = setup().await;
+    s.fake.inject(error_fault(
+        "/video/init/",
+        StatusCode::OK,
+        "spam_risk_too_many_posts",
+        "Too many posts",
+    ));
+    let publisher = common::publisher(&s.fake);
+    let post = post(
+        PostMedia::Video(spooled_mp4(s.dir.path(), 100_000).await),
+        &[],
+    );
+    let err = publish(&s, &publisher, &post, &s.fake.connection("gus"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Rejected);
+    assert_eq!(
+        err.message(),
+        "TikTok refused the post: this account has reached its daily posting limit. Try again \
+         tomorrow."
+    );
+    assert_eq!(s.fake.chunk_requests(), 0);
+}
+
+#[tokio::test]
+async fn init_refusals_map_to_their_kinds() {
+    let cases = [
+        (
+            StatusCode::FORBIDDEN,
+            "unaudited_client_can_only_post_to_private_accounts",
+            ErrorKind::Rejected,
+        ),
+        (
+            StatusCode::FORBIDDEN,
+            "reached_active_user_cap",
+            ErrorKind::Rejected,
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            "privacy_level_option_mismatch",
+            ErrorKind::Rejected,
+        ),
+        (
+            StatusCode::UNAUTHORIZED,
+            "scope_not_authorized",
+            ErrorKind::Rejected,
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            "invalid_params",
+            ErrorKind::Rejected,
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            "file_format_check_failed",
+            ErrorKind::MediaRejected,
+        ),
+        (
+            StatusCode::UNAUTHORIZED,
+            "access_token_invalid",
+            ErrorKind::TokenExpired,
+        ),
+    ];
+    let s = setup().await;
+    let publisher = common::publisher(&s.fake);
+    for (status, code, kind) in cases {
+        s.fake.clear_faults();
+        s.fake
+            .inject(error_fault("/init/", status, code, "details"));
+        let post = post(
+            PostMedia::Video(spooled_mp4(s.dir.path(), 10_000).await),
+            &[],
+        );
+        let err = publish(&s, &publisher, &post, &s.fake.connection("hal"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), kind, "{code}: {err}");
+    }
+    assert!(s.fake.published().is_empty());
+}
+
+#[tokio::test]
+async fn internal_errors_on_init_and_chunks_are_retried() {
+    let s = setup().await;
+    s.fake.inject(error_fault(
+        "/video/init/",
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "x",
+    ));
+    s.fake.inject(
+        error_fault(
+            "/upload/",
+            StatusCode::SERVICE_UNAVAILABLE,
+            "internal_error",
+            "x",
+        )
+        .times(2),
+    );
+    let publisher = publisher_with(&s.fake, |c| c.chunk_size_bytes = 5 * MIB as u64);
+    let file = spooled_mp4(s.dir.path(), 11 * MIB).await;
+    publish(
+        &s,
+        &publisher,
+        &post(PostMedia::Video(Arc::clone(&file)), &[]),
+        &s.fake.connection("ida"),
+    )
+    .await
+    .unwrap();
+    let posts = s.fake.published();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].media[0].sha256, file.sha256_hex());
+    assert_eq!(
+        s.fake.init_calls(),
+        1,
+        "the refused init never reached the handler"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_chunk_answer_is_checked_not_resent() {
+    let s = setup().await;
+    // The first of two chunks arrives but its answer is lost.
+    s.fake
+        .inject(Fault::on("/upload/", FaultKind::DropAfterCommit));
+    let publisher = publisher_with(&s.fake, |c| c.chunk_size_bytes = 5 * MIB as u64);
+    let file = spooled_mp4(s.dir.path(), 10 * MIB + 7).await;
+    publish(
+        &s,
+        &publisher,
+        &post(PostMedia::Video(Arc::clone(&file)), &[]),
+        &s.fake.connection("jo"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.fake.chunk_requests(),
+        2,
+        "the received chunk was sent again"
+    );
+    let posts = s.fake.published();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].media[0].size, file.len());
+    assert_eq!(posts[0].media[0].sha256, file.sha256_hex());
+}
+
+#[tokio::test]
+async fn a_dropped_chunk_is_sent_again() {
+    let s = setup().await;
+    s.fake
+        .inject(Fault::on("/upload/", FaultKind::DropConnection));
+    let publisher = common::publisher(&s.fake);
+    let file = spooled_mp4(s.dir.path(), 300_000).await;
+    publish(
+        &s,
+        &publisher,
+        &post(PostMedia::Video(Arc::clone(&file)), &[]),
+        &s.fake.connection("kim"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.fake.published()[0].media[0].sha256, file.sha256_hex());
+}
+
+#[tokio::test]
+async fn a_lost_photo_post_answer_is_an_unknown_outcome_and_not_repeated() {
+    let s = setup().await;
+    s.fake
+        .inject(Fault::on("/content/init/", FaultKind::DropAfterCommit));
+    let publisher = common::publisher(&s.fake);
+    let post = post(
+        PostMedia::Photos(vec![spooled_jpeg(s.dir.path(), 2000, 1).await]),
+        &[],
+    );
+    let err = publish(&s, &publisher, &post, &s.fake.connection("lee"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::OutcomeUnknown);
+    assert_eq!(s.fake.init_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_rate_limited_init_waits_for_retry_after() {
+    let s = setup().await;
+    s.fake.inject(
+        error_fault(
+            "/content/init/",
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_exceeded",
+            "x",
+        )
+        .with_header("retry-after", "1"),
+    );
+    let publisher = common::publisher(&s.fake);
+    let post = post(
+        PostMedia::Photos(vec![spooled_jpeg(s.dir.path(), 2000, 1).await]),
+        &[],
+    );
+    let started = std::time::Instant::now();
+    publish(&s, &publisher, &post, &s.fake.connection("max"))
+        .await
+        .unwrap();
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert_eq!(s.fake.published().len(), 1);
+}
+
+#[tokio::test]
+async fn the_init_quota_is_kept_per_token_before_any_call() {
+    let s = setup().await;
+    let publisher = publisher_with(&s.fake, |c| {
+        c.init_calls_per_minute = 1;
+        c.throttle_max_wait_secs = 0;
+    });
+    let connection = s.fake.connection("ned");
+    let post = post(
+        PostMedia::Video(spooled_mp4(s.dir.path(), 10_000).await),
+        &[],
+    );
+    publish(&s, &publisher, &post, &connection).await.unwrap();
+    let err = publish(&s, &publisher, &post, &connection)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert!(
+        err.message()
+            .starts_with("Rate limited by TikTok, retry after"),
+        "{err}"
+    );
+    assert_eq!(s.fake.init_calls(), 1);
+    // Another account has its own quota.
+    publish(&s, &publisher, &post, &s.fake.connection("other"))
+        .await
+        .unwrap();
+    assert_eq!(s.fake.published().len(), 2);
+}
+
+#[tokio::test]
+async fn a_post_that_never_finishes_times_out_within_the_budget() {
+    let s = setup().await;
+    s.fake.inject(
+        Fault::respond(
+            "/status/fetch/",
+            StatusCode::OK,
+            json!({"data": {"status": "PROCESSING_UPLOAD"}, "error": {"code": "ok", "message": "", "log_id": "1"}}),
+        )
+        .always(),
+    );
+    let publisher = publisher_with(&s.fake, |c| c.poll_budget_secs = 1);
+    let post = post(
+        PostMedia::Video(spooled_mp4(s.dir.path(), 10_000).await),
+        &[],
+    );
+    let err = publish(&s, &publisher, &post, &s.fake.connection("oz"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut);
+    assert_eq!(
+        err.message(),
+        "TikTok did not answer within 1 second; the post may still appear. Check the account \
+         before uploading again."
+    );
+}
+
+#[tokio::test]
+async fn a_failed_status_reads_as_the_reason() {
+    let s = setup().await;
+    s.fake.inject(Fault::respond(
+        "/status/fetch/",
+        StatusCode::OK,
+        json!({"data": {"status": "FAILED", "fail_reason": "duration_check_failed"},
+               "error": {"code": "ok", "message": "", "log_id": "1"}}),
+    ));
+    let publisher = common::publisher(&s.fake);
+    let post = post(
+        PostMedia::Video(spooled_mp4(s.dir.path(), 10_000).await),
+        &[],
+    );
+    let err = publish(&s, &publisher, &post, &s.fake.connection("pat"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MediaRejected);
+    assert_eq!(
+        err.message(),
+        "TikTok rejected the media: its duration is outside what this creator may post. Trim \
+         the video and try again."
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_reads_as_reconnect() {
+    let s = setup().await;
+    let publisher = common::publisher(&s.fake);
+    let post = post(
+        PostMedia::Video(spooled_mp4(s.dir.path(), 10_000).await),
+        &[],
+    );
+    let err = publish(&s, &publisher, &post, &Connection::new("x", "expired-abc"))
+        .await
+        .unwrap_err();
+    assert_eq!(err, PublishError::token_expired("TikTok"));
+    let err = publish(&s, &publisher, &post, &Connection::new("x", "never-issued"))
+        .await
+        .unwrap_err();
+    assert_eq!(err, PublishError::token_expired("TikTok"));
+}
