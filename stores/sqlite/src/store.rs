@@ -44,8 +44,17 @@ impl SqliteStore {
     /// schema, and sets WAL journal mode, `synchronous=NORMAL`, a 10 s busy timeout and
     /// foreign keys on. Fails with a sentence naming the path when the file cannot be
     /// opened or was written by a newer fanout.
+    ///
+    /// On Unix a new file is created readable and writable by its owner only (`0600`),
+    /// since it will hold OAuth tokens; SQLite gives its `-wal` and `-shm` files the same
+    /// permissions. An existing file's permissions are left as they are. The path
+    /// `:memory:` means [`SqliteStore::open_in_memory`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
+        if path.as_os_str() == ":memory:" {
+            return Self::open_in_memory();
+        }
+        create_private(path)?;
         let conn = Connection::open(path).map_err(|err| open_failed(path, &err))?;
         Self::prepare(conn, Some(path.to_path_buf()), true)
     }
@@ -104,6 +113,23 @@ impl SqliteStore {
                  the transaction was rolled back, so retrying is safe"
             ))
         })?
+    }
+}
+
+/// Creates `path` as an empty owner-only file when it does not exist yet.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(StoreError(format!(
+            "could not open the SQLite store at {}: {err} — check the path is writable \
+             and its directory exists",
+            path.display()
+        ))),
     }
 }
 

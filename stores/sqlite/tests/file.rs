@@ -288,3 +288,35 @@ async fn debug_shows_the_path_and_no_tokens() {
     assert!(shown.contains("fanout.db"), "{shown}");
     assert!(!shown.contains("tok-dbg"), "{shown}");
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fanout.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .upsert(sample_account("perm", "ak_perm"))
+        .await
+        .unwrap();
+    for file in ["fanout.db", "fanout.db-wal"] {
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file} has mode {:o}", mode & 0o777);
+    }
+}
+
+#[tokio::test]
+async fn the_path_memory_opens_an_in_memory_store() {
+    let store = SqliteStore::open(":memory:").unwrap();
+    assert_eq!(store.path(), None);
+    assert!(
+        !std::path::Path::new(":memory:").exists(),
+        "opening :memory: created a file"
+    );
+    store.upsert(sample_account("mem", "ak_mem")).await.unwrap();
+    assert!(store.find_by_name("mem").await.unwrap().is_some());
+}
