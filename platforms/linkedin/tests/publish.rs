@@ -18,7 +18,7 @@ async fn png(dir: &std::path::Path) -> Arc<MediaFile> {
     Arc::new(
         MediaFile::from_bytes(dir, png_bytes(30_000), Some("p.png".into()))
             .await
-            .unwrap(),
+            .expect("the sample spools"),
     )
 }
 
