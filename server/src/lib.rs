@@ -1,1 +1,207 @@
-//! The ready fanout server.
+//! fanout-server: the ready server. Reads [`Config`], opens the store, seeds accounts,
+//! builds the publishers (pointed at in-process fakes in sandbox mode) and serves the
+//! axum router until Ctrl-C or SIGTERM, finishing requests in flight.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), fanout_server::ServerError> {
+//! let config = fanout_core::Config::load()?;
+//! let app = fanout_server::App::build(config).await?;
+//! println!("listening on {}", app.base_url());
+//! app.serve(fanout_server::shutdown_signal()).await?;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+mod platforms;
+mod sandbox;
+mod seed;
+mod stores;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fanout_core::config::ConfigError;
+use fanout_core::{Config, Engine, EngineSettings, LocalMediaHost};
+use tokio::net::TcpListener;
+
+pub use sandbox::{Sandbox, SANDBOX_ACCOUNT, SANDBOX_API_KEY, SANDBOX_PROFILE};
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The store could not be opened or seeded.
+    #[error("the account store failed: {0}")]
+    Store(#[from] fanout_core::StoreError),
+    /// Binding or serving failed.
+    #[error("could not listen on {addr}: {source} — is another process using that address?")]
+    Bind {
+        /// The configured address.
+        addr: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("the server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A built server: bound, wired, not yet serving.
+pub struct App {
+    router: axum::Router,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    engine: Engine,
+    sandbox: Option<Arc<Sandbox>>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("local_addr", &self.local_addr)
+            .field("sandbox", &self.sandbox.is_some())
+            .finish()
+    }
+}
+
+impl App {
+    /// Binds `config.addr` and wires everything.
+    pub async fn build(config: Config) -> Result<Self, ServerError> {
+        let listener =
+            TcpListener::bind(&config.addr)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: config.addr.clone(),
+                    source,
+                })?;
+        let local_addr = listener.local_addr()?;
+        let public_base_url = match &config.public_base_url {
+            Some(url) => url.clone(),
+            None => url::Url::parse(&format!("http://{local_addr}/"))
+                .map_err(|e| ConfigError(format!("public_base_url: {e}")))?,
+        };
+        let (directory, usage) = stores::open(&config.store).await?;
+        let sandbox = if config.sandbox {
+            Some(Arc::new(Sandbox::start().await?))
+        } else {
+            None
+        };
+        seed::accounts(&config, directory.as_ref(), sandbox.as_deref()).await?;
+        let publishers = platforms::build(&config, sandbox.as_deref())?;
+        let media_host = Arc::new(LocalMediaHost::new(
+            public_base_url,
+            Duration::from_secs(config.media_link_ttl_secs),
+        ));
+        let mut settings = EngineSettings::default();
+        settings.body_limits.max_upload_bytes = config.max_upload_bytes;
+        settings.publish_timeout = Duration::from_secs(config.publish_timeout_secs);
+        settings.spool_dir = config.spool_dir.clone();
+        settings.jwt_secret = config.jwt_secret.clone();
+        let mut builder = Engine::builder(directory, usage, media_host).settings(settings);
+        for publisher in publishers {
+            builder = builder.publisher(publisher);
+        }
+        let engine = builder.build();
+        Ok(Self {
+            router: fanout_axum::router(engine.clone()),
+            listener,
+            local_addr,
+            engine,
+            sandbox,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `http://<bound address>`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// The engine (for tests and embedding).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The in-process fakes, in sandbox mode (shared: they live as long as any clone).
+    pub fn sandbox(&self) -> Option<Arc<Sandbox>> {
+        self.sandbox.clone()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let Self {
+            router,
+            listener,
+            sandbox,
+            ..
+        } = self;
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        drop(sandbox);
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Loads the config, starts the server, prints where it listens and serves until
+/// Ctrl-C or SIGTERM. What `cargo run --example server` runs.
+pub async fn run() -> Result<(), ServerError> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+    let config = Config::load()?;
+    let sandbox = config.sandbox;
+    let seeded_demo = config.accounts.is_empty();
+    let app = App::build(config).await?;
+    println!("fanout listening on {}", app.base_url());
+    if sandbox {
+        println!("sandbox mode: TikTok, Instagram and LinkedIn are in-process fakes; nothing leaves this machine");
+        if seeded_demo {
+            println!(
+                "demo account: Authorization: Apikey {SANDBOX_API_KEY}, user={SANDBOX_PROFILE}"
+            );
+        }
+    }
+    app.serve(shutdown_signal()).await?;
+    println!("fanout stopped");
+    Ok(())
+}

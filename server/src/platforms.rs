@@ -1,0 +1,43 @@
+//! Building the publishers from `[platforms.<name>]`, pointed at the fakes in sandbox
+//! mode.
+
+use std::sync::Arc;
+
+use fanout_core::config::ConfigError;
+use fanout_core::{Config, Publisher};
+use fanout_instagram::{InstagramConfig, InstagramPublisher};
+use fanout_linkedin::{LinkedInConfig, LinkedInPublisher};
+use fanout_tiktok::{TikTokConfig, TikTokPublisher};
+
+use crate::sandbox::Sandbox;
+
+/// Status polls in sandbox mode: the fakes finish at once, so poll quickly.
+const SANDBOX_POLL_INTERVAL_MS: u64 = 100;
+/// TikTok's real quota is 6 init calls a minute per token; the fake has none, so the
+/// sandbox does not make a demo wait for it.
+const SANDBOX_TIKTOK_INITS_PER_MINUTE: u32 = 600;
+
+/// TikTok, Instagram and LinkedIn publishers.
+pub(crate) fn build(
+    config: &Config,
+    sandbox: Option<&Sandbox>,
+) -> Result<Vec<Arc<dyn Publisher>>, ConfigError> {
+    let mut tiktok: TikTokConfig = config.platform("tiktok")?;
+    let mut instagram: InstagramConfig = config.platform("instagram")?;
+    let mut linkedin: LinkedInConfig = config.platform("linkedin")?;
+    if let Some(sandbox) = sandbox {
+        tiktok.base_url = sandbox.tiktok.base_url();
+        tiktok.poll_interval_ms = SANDBOX_POLL_INTERVAL_MS;
+        tiktok.init_calls_per_minute = SANDBOX_TIKTOK_INITS_PER_MINUTE;
+        instagram.base_url = sandbox.instagram.base_url();
+        instagram.upload_base_url = sandbox.instagram.upload_base_url();
+        instagram.poll_interval_ms = SANDBOX_POLL_INTERVAL_MS;
+        linkedin.base_url = sandbox.linkedin.base_url();
+        linkedin.poll_interval_ms = SANDBOX_POLL_INTERVAL_MS;
+    }
+    Ok(vec![
+        Arc::new(TikTokPublisher::new(tiktok)),
+        Arc::new(InstagramPublisher::new(instagram)),
+        Arc::new(LinkedInPublisher::new(linkedin)),
+    ])
+}

@@ -1,0 +1,92 @@
+//! Start-up, restart and shutdown behaviour of the ready server.
+
+mod support;
+
+use std::time::Duration;
+
+use fanout_core::Config;
+use fanout_server::App;
+use fanout_testkit::media::mp4_bytes;
+use fanout_testkit::{FakePlatform, Fault, FaultKind};
+use support::*;
+
+fn sqlite_config(path: &std::path::Path) -> String {
+    config("monthly_uploads = 120", "li-token-acme").replace(
+        "[store]\nkind = \"memory\"",
+        &format!("[store]\nkind = \"sqlite\"\npath = \"{}\"", path.display()),
+    )
+}
+
+#[tokio::test]
+async fn usage_counts_survive_a_restart_with_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fanout.db");
+    for expected in 1..=2 {
+        let server = start(&sqlite_config(&db)).await;
+        let (status, body) = post(
+            &server.base_url,
+            "/api/upload",
+            "ak_acme",
+            video_form(mp4_bytes(100_000), &["tiktok"]),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["usage"]["count"], expected);
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn shutdown_finishes_requests_in_flight() {
+    let mut server = start(&config("monthly_uploads = 120", "li-token-acme")).await;
+    server
+        .sandbox
+        .tiktok
+        .inject(Fault::on("", FaultKind::Delay(Duration::from_millis(400))).always());
+    let base = server.base_url.clone();
+    let request = tokio::spawn(async move {
+        post(
+            &base,
+            "/api/upload",
+            "ak_acme",
+            video_form(mp4_bytes(100_000), &["tiktok"]),
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    server.trigger_stop();
+    let (status, body) = request.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"]["tiktok"]["success"], true, "{body}");
+    (&mut server.task).await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn the_documented_example_config_is_accepted() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/fanout.example.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let config = Config::from_toml(&text).unwrap();
+    assert_eq!(config.addr, "127.0.0.1:8080");
+    assert_eq!(config.plans["pro"].daily_uploads_per_account, Some(5));
+    assert_eq!(config.accounts[0].profiles[0].connections.len(), 3);
+}
+
+#[tokio::test]
+async fn a_busy_address_is_explained() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut config = Config::from_toml("[store]\nkind = \"memory\"").unwrap();
+    config.addr = taken.local_addr().unwrap().to_string();
+    let err = App::build(config).await.unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "could not listen on {}",
+            taken.local_addr().unwrap()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("is another process using that address?"),
+        "{err}"
+    );
+}

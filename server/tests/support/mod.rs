@@ -1,0 +1,111 @@
+//! Starting a real server on a loopback port for end-to-end tests.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use fanout_core::Config;
+use fanout_server::{App, Sandbox};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub struct Running {
+    pub base_url: String,
+    pub sandbox: Arc<Sandbox>,
+    stop: Option<oneshot::Sender<()>>,
+    pub task: JoinHandle<Result<(), fanout_server::ServerError>>,
+}
+
+impl Running {
+    /// Asks the server to stop and waits until it has.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task).await.unwrap().unwrap();
+    }
+
+    pub fn trigger_stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Starts a sandbox server from `toml` (addr is forced to an ephemeral port).
+pub async fn start(toml: &str) -> Running {
+    let mut config = Config::from_toml(toml).unwrap();
+    config.addr = "127.0.0.1:0".into();
+    let app = App::build(config).await.unwrap();
+    let base_url = app.base_url();
+    let sandbox = app.sandbox().expect("sandbox mode");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(app.serve(async move {
+        let _ = stopped.await;
+    }));
+    Running {
+        base_url,
+        sandbox,
+        stop: Some(stop),
+        task,
+    }
+}
+
+/// A config: sandbox, in-memory store, account `acme` (key `ak_acme`) with profile
+/// `main` connected to all three platforms; `linkedin_token` lets a test expire it.
+pub fn config(plan: &str, linkedin_token: &str) -> String {
+    format!(
+        r#"
+sandbox = true
+[store]
+kind = "memory"
+[plans.pro]
+{plan}
+[[accounts]]
+name = "acme"
+api_key = "ak_acme"
+plan = "pro"
+[[accounts.profiles]]
+username = "main"
+[accounts.profiles.connections.tiktok]
+account_name = "acme_tt"
+access_token = "tt-token-acme"
+[accounts.profiles.connections.instagram]
+account_name = "acme_ig"
+access_token = "ig-token-acme"
+[accounts.profiles.connections.linkedin]
+account_name = "Acme Inc"
+access_token = "{linkedin_token}"
+"#
+    )
+}
+
+pub fn video_form(bytes: Vec<u8>, platforms: &[&str]) -> reqwest::multipart::Form {
+    let mut form = reqwest::multipart::Form::new()
+        .text("user", "main")
+        .text("title", "fanout end to end")
+        .part(
+            "video",
+            reqwest::multipart::Part::bytes(bytes).file_name("clip.mp4"),
+        );
+    for p in platforms {
+        form = form.text("platform[]", p.to_string());
+    }
+    form
+}
+
+pub async fn post(
+    base: &str,
+    path: &str,
+    key: &str,
+    form: reqwest::multipart::Form,
+) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .header("authorization", format!("Apikey {key}"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
