@@ -13,8 +13,6 @@ use fanout_benches::{start, upload_file, PLATFORMS};
 const PLATFORM_SETTINGS: &str = r#"
 [platforms.linkedin]
 max_video_bytes = 5368709120
-[platforms.instagram]
-max_video_bytes = 5368709120
 "#;
 
 fn vm_hwm_kib() -> Option<u64> {
