@@ -16,19 +16,33 @@ use fanout_testkit::{FakePlatform, Fault, FaultKind};
 
 const LATENCY: Duration = Duration::from_millis(200);
 
+/// Status polls every 10 ms, so the figure is the platforms' latency, not the poll
+/// interval.
+const FAST_POLLS: &str = r#"
+[platforms.tiktok]
+poll_interval_ms = 10
+[platforms.instagram]
+poll_interval_ms = 10
+[platforms.linkedin]
+poll_interval_ms = 10
+"#;
+
 fn fan_out(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let dir = tempfile::tempdir().expect("a temporary directory");
     let video = dir.path().join("clip.mp4");
     fanout_testkit::media::write_mp4_file(&video, 200_000).expect("writing the sample video");
     let server = runtime
-        .block_on(start(""))
+        .block_on(start(FAST_POLLS))
         .expect("the sandbox server starts");
     let fakes: [&dyn FakePlatform; 3] = [
         &server.sandbox.tiktok,
         &server.sandbox.instagram,
         &server.sandbox.linkedin,
     ];
+    // The fakes model each platform's own daily caps; a benchmark posts far more.
+    server.sandbox.instagram.set_publishing_quota(u64::MAX / 2);
+    server.sandbox.linkedin.set_daily_post_limit(u32::MAX);
     for fake in fakes {
         fake.inject(Fault::on(fake.publish_route(), FaultKind::Delay(LATENCY)).always());
     }

@@ -11,11 +11,15 @@ use fanout_tiktok::{TikTokConfig, TikTokPublisher};
 
 use crate::sandbox::Sandbox;
 
-/// Status polls in sandbox mode: the fakes finish at once, so poll quickly.
+/// Status polls in sandbox mode: the fakes finish at once, so poll at least this often.
 const SANDBOX_POLL_INTERVAL_MS: u64 = 100;
 /// TikTok's real quota is 6 init calls a minute per token; the fake has none, so the
 /// sandbox does not make a demo wait for it.
 const SANDBOX_TIKTOK_INITS_PER_MINUTE: u32 = 600;
+/// Likewise Instagram's 200 calls an hour per token.
+const SANDBOX_INSTAGRAM_CALLS_PER_HOUR: u32 = 100_000;
+/// Likewise LinkedIn's daily posts per member.
+const SANDBOX_LINKEDIN_POSTS_PER_DAY: u32 = 100_000;
 
 /// TikTok, Instagram and LinkedIn publishers.
 pub(crate) fn build(
@@ -27,13 +31,15 @@ pub(crate) fn build(
     let mut linkedin: LinkedInConfig = config.platform("linkedin")?;
     if let Some(sandbox) = sandbox {
         tiktok.base_url = sandbox.tiktok.base_url();
-        tiktok.poll_interval_ms = SANDBOX_POLL_INTERVAL_MS;
+        tiktok.poll_interval_ms = tiktok.poll_interval_ms.min(SANDBOX_POLL_INTERVAL_MS);
         tiktok.init_calls_per_minute = SANDBOX_TIKTOK_INITS_PER_MINUTE;
         instagram.base_url = sandbox.instagram.base_url();
         instagram.upload_base_url = sandbox.instagram.upload_base_url();
-        instagram.poll_interval_ms = SANDBOX_POLL_INTERVAL_MS;
+        instagram.poll_interval_ms = instagram.poll_interval_ms.min(SANDBOX_POLL_INTERVAL_MS);
+        instagram.calls_per_hour = SANDBOX_INSTAGRAM_CALLS_PER_HOUR;
         linkedin.base_url = sandbox.linkedin.base_url();
-        linkedin.poll_interval_ms = SANDBOX_POLL_INTERVAL_MS;
+        linkedin.poll_interval_ms = linkedin.poll_interval_ms.min(SANDBOX_POLL_INTERVAL_MS);
+        linkedin.daily_post_limit = SANDBOX_LINKEDIN_POSTS_PER_DAY;
     }
     Ok(vec![
         Arc::new(TikTokPublisher::new(tiktok)),
