@@ -90,3 +90,44 @@ async fn a_busy_address_is_explained() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_concurrent_uploads_against_twenty_with_the_default_sqlite_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = sqlite_config(&dir.path().join("fanout.db"))
+        .replace("monthly_uploads = 120", "monthly_uploads = 20");
+    let server = start(&toml).await;
+    let mut requests = Vec::new();
+    for _ in 0..60 {
+        let base = server.base_url.clone();
+        requests.push(tokio::spawn(async move {
+            post(
+                &base,
+                "/api/upload",
+                "ak_acme",
+                video_form(mp4_bytes(50_000), &["tiktok"]),
+            )
+            .await
+        }));
+    }
+    let mut admitted = Vec::new();
+    let mut refused = 0;
+    for request in requests {
+        match request.await.unwrap() {
+            (200, body) => admitted.push(body["usage"]["count"].as_u64().unwrap()),
+            (429, body) => {
+                assert_eq!(
+                    body["message"],
+                    "You have reached your monthly limit of 20 uploads"
+                );
+                refused += 1;
+            }
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    admitted.sort_unstable();
+    assert_eq!(admitted, (1..=20).collect::<Vec<u64>>());
+    assert_eq!(refused, 40);
+    assert_eq!(server.sandbox.tiktok.published().len(), 20);
+    server.stop().await;
+}
