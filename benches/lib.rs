@@ -6,8 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use fanout_core::Config;
-use fanout_server::{App, Sandbox};
-use tokio::sync::oneshot;
+use fanout_server::{App, RunningServer, Sandbox};
 
 /// The account every benchmark uses.
 pub const API_KEY: &str = "ak_bench";
@@ -15,21 +14,13 @@ pub const API_KEY: &str = "ak_bench";
 /// The three platforms.
 pub const PLATFORMS: [&str; 3] = ["tiktok", "instagram", "linkedin"];
 
-/// A sandbox server running in this process.
+/// A sandbox server running in this process; stops when dropped.
 pub struct BenchServer {
     /// `http://127.0.0.1:<port>`.
     pub base_url: String,
     /// The fakes.
     pub sandbox: Arc<Sandbox>,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for BenchServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
+    _server: RunningServer,
 }
 
 /// The benchmark config: sandbox, in-memory store, a plan that never runs out, and
@@ -67,19 +58,16 @@ access_token = "bench-linkedin"
 pub async fn start(extra: &str) -> Result<BenchServer, Box<dyn std::error::Error>> {
     let mut config = Config::from_toml(&config_toml(extra))?;
     config.addr = "127.0.0.1:0".into();
-    let app = App::build(config).await?;
-    let base_url = app.base_url();
-    let sandbox = app
-        .sandbox()
-        .ok_or("the bench server must run in sandbox mode")?;
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(app.serve(async move {
-        let _ = stopped.await;
-    }));
+    let server = App::build(config).await?.spawn();
+    let sandbox = Arc::clone(
+        server
+            .sandbox()
+            .ok_or("the bench server must run in sandbox mode")?,
+    );
     Ok(BenchServer {
-        base_url,
+        base_url: server.base_url().to_string(),
         sandbox,
-        stop: Some(stop),
+        _server: server,
     })
 }
 

@@ -135,6 +135,23 @@ impl App {
         self.sandbox.clone()
     }
 
+    /// Serves in a background task until the returned handle is stopped or dropped:
+    /// the way tests, benchmarks and embedders run a server beside their own code.
+    pub fn spawn(self) -> RunningServer {
+        let base_url = self.base_url();
+        let sandbox = self.sandbox();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(self.serve(async move {
+            let _ = stopped.await;
+        }));
+        RunningServer {
+            base_url,
+            sandbox,
+            stop: Some(stop),
+            task,
+        }
+    }
+
     /// Serves until `shutdown` completes, then finishes the requests in flight.
     pub async fn serve(
         self,
@@ -151,6 +168,64 @@ impl App {
             .await?;
         drop(sandbox);
         Ok(())
+    }
+}
+
+/// A server serving in a background task (see [`App::spawn`]); it is asked to stop
+/// when this is dropped.
+pub struct RunningServer {
+    base_url: String,
+    sandbox: Option<Arc<Sandbox>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), ServerError>>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("base_url", &self.base_url)
+            .finish()
+    }
+}
+
+impl RunningServer {
+    /// `http://<bound address>`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The in-process fakes, in sandbox mode.
+    pub fn sandbox(&self) -> Option<&Arc<Sandbox>> {
+        self.sandbox.as_ref()
+    }
+
+    /// Starts a graceful shutdown without waiting for it.
+    pub fn trigger_stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Shuts down gracefully (requests in flight finish) and waits until it has.
+    pub async fn stop(mut self) -> Result<(), ServerError> {
+        self.trigger_stop();
+        self.wait().await
+    }
+
+    /// Waits until the server has stopped (after [`RunningServer::trigger_stop`]).
+    pub async fn wait(&mut self) -> Result<(), ServerError> {
+        match (&mut self.task).await {
+            Ok(outcome) => outcome,
+            Err(join_error) => Err(ServerError::Io(std::io::Error::other(
+                join_error.to_string(),
+            ))),
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.trigger_stop();
     }
 }
 

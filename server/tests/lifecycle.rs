@@ -54,11 +54,11 @@ async fn shutdown_finishes_requests_in_flight() {
         .await
     });
     tokio::time::sleep(Duration::from_millis(150)).await;
-    server.trigger_stop();
+    server.server.trigger_stop();
     let (status, body) = request.await.unwrap();
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["results"]["tiktok"]["success"], true, "{body}");
-    (&mut server.task).await.unwrap().unwrap();
+    server.server.wait().await.unwrap();
 }
 
 #[tokio::test]

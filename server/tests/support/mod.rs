@@ -4,30 +4,18 @@
 use std::sync::Arc;
 
 use fanout_core::Config;
-use fanout_server::{App, Sandbox};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use fanout_server::{App, RunningServer, Sandbox};
 
 pub struct Running {
     pub base_url: String,
     pub sandbox: Arc<Sandbox>,
-    stop: Option<oneshot::Sender<()>>,
-    pub task: JoinHandle<Result<(), fanout_server::ServerError>>,
+    pub server: RunningServer,
 }
 
 impl Running {
     /// Asks the server to stop and waits until it has.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        (&mut self.task).await.unwrap().unwrap();
-    }
-
-    pub fn trigger_stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn stop(self) {
+        self.server.stop().await.unwrap();
     }
 }
 
@@ -35,18 +23,11 @@ impl Running {
 pub async fn start(toml: &str) -> Running {
     let mut config = Config::from_toml(toml).unwrap();
     config.addr = "127.0.0.1:0".into();
-    let app = App::build(config).await.unwrap();
-    let base_url = app.base_url();
-    let sandbox = app.sandbox().expect("sandbox mode");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(app.serve(async move {
-        let _ = stopped.await;
-    }));
+    let server = App::build(config).await.unwrap().spawn();
     Running {
-        base_url,
-        sandbox,
-        stop: Some(stop),
-        task,
+        base_url: server.base_url().to_string(),
+        sandbox: Arc::clone(server.sandbox().expect("sandbox mode")),
+        server,
     }
 }
 
