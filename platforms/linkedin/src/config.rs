@@ -21,6 +21,10 @@ pub const DEFAULT_MAX_VIDEO_BYTES: u64 = 500 * 1024 * 1024;
 /// day per member is the figure commonly reported for member posting.
 pub const DEFAULT_DAILY_POST_LIMIT: u32 = 150;
 
+/// How long a detached task keeps waiting for a still-processing video, unless
+/// configured otherwise (an hour).
+pub const DEFAULT_BACKGROUND_BUDGET_SECS: u64 = 3600;
+
 /// Settings of the LinkedIn publisher, filled by figment from `[platforms.linkedin]`.
 ///
 /// Every field has a default, so an empty table works. `Debug` never shows
@@ -53,6 +57,9 @@ pub struct LinkedInConfig {
     pub poll_interval_ms: u64,
     /// Longest time to wait for a video to be `AVAILABLE`, in seconds.
     pub poll_budget_secs: u64,
+    /// When a video is still processing after `poll_budget_secs`, how long a detached
+    /// task keeps polling before it gives up creating the post, in seconds.
+    pub background_budget_secs: u64,
     /// Attempts in total for a step that is safe to repeat.
     pub max_attempts: u32,
     /// Wait before the first retry of a safe step, in milliseconds; it doubles.
@@ -74,6 +81,7 @@ impl Default for LinkedInConfig {
             request_timeout_secs: 60,
             poll_interval_ms: 2000,
             poll_budget_secs: 300,
+            background_budget_secs: DEFAULT_BACKGROUND_BUDGET_SECS,
             max_attempts: 4,
             initial_backoff_ms: 500,
             daily_post_limit: DEFAULT_DAILY_POST_LIMIT,
@@ -122,6 +130,7 @@ impl std::fmt::Debug for LinkedInConfig {
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("poll_interval_ms", &self.poll_interval_ms)
             .field("poll_budget_secs", &self.poll_budget_secs)
+            .field("background_budget_secs", &self.background_budget_secs)
             .field("max_attempts", &self.max_attempts)
             .field("initial_backoff_ms", &self.initial_backoff_ms)
             .field("daily_post_limit", &self.daily_post_limit)
@@ -155,6 +164,7 @@ mod tests {
         assert_eq!(config.poll_interval_ms, 5);
         assert_eq!(config.max_video_bytes, 5_368_709_120);
         assert_eq!(config.poll_budget_secs, 300);
+        assert_eq!(config.background_budget_secs, 3600);
         assert_eq!(config.request_timeout_secs, 60);
         assert_eq!(config.max_attempts, 4);
         assert_eq!(config.initial_backoff_ms, 500);

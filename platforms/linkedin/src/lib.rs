@@ -10,14 +10,38 @@
 //! - Every call carries `Authorization: Bearer`, `LinkedIn-Version` and
 //!   `X-Restli-Protocol-Version: 2.0.0`.
 //!
-//! Receipt: `{"post_id": <post urn>}`. See [`LinkedInPublisher`] for the form fields.
+//! # Form fields and where they go
+//!
+//! Every field is checked before anything is sent; a value LinkedIn cannot take fails
+//! LinkedIn alone with a sentence naming the field and what it accepts.
+//!
+//! | Field | Accepted | Goes to |
+//! |---|---|---|
+//! | `linkedin_title` / `linkedin_description` | text (applied by the engine) | the video's `content.media.title` / the `commentary` (escaped "little text"; the title when there is no description) |
+//! | `visibility` (or `linkedin_visibility`, `linkedinVisibility`, the most specific wins) | `PUBLIC` (default), `CONNECTIONS`, `LOGGED_IN`, any case | `visibility` |
+//! | `target_linkedin_page_id` | a numeric page id or `urn:li:organization:<id>` | `author` (and every upload's `owner`, the comment's `actor`) |
+//! | `linkedin_alt_text` | one text for all images, or one per image in order; ≤ [`MAX_ALT_TEXT_CHARS`] characters | `content.media.altText` / `content.multiImage.images[i].altText` |
+//! | `linkedin_disable_reshare` | `true`/`false` (default `false`) | `isReshareDisabledByAuthor` |
+//! | `linkedin_first_comment`, else `first_comment` | ≤ [`MAX_COMMENT_CHARS`] characters | `message.text` of `POST /rest/socialActions/<encoded post urn>/comments`, as the post's author, after the post exists |
+//!
+//! # Receipt
+//!
+//! `{"post_id": <post urn>}`, plus `"warnings": ["…"]` when the first comment failed
+//! (it never fails the post). When the video is still `PROCESSING` after
+//! `poll_budget_secs`, the answer is `{"status": "PROCESSING", "video_id": <video
+//! urn>}` and a detached task keeps polling (up to `background_budget_secs`), then
+//! creates the post and its first comment, logging the outcome (never a token or a
+//! URL). See [`LinkedInPublisher`].
 #![forbid(unsafe_code)]
 
 mod author;
+mod background;
 mod client;
 mod commentary;
+mod comments;
 mod config;
 mod errors;
+mod options;
 mod photos;
 mod posts;
 mod publisher;
@@ -25,9 +49,10 @@ mod video;
 
 pub use commentary::{escape_little_text, RESERVED};
 pub use config::{
-    LinkedInConfig, DEFAULT_API_VERSION, DEFAULT_BASE_URL, DEFAULT_DAILY_POST_LIMIT,
-    DEFAULT_MAX_VIDEO_BYTES, DEFAULT_OAUTH_BASE_URL,
+    LinkedInConfig, DEFAULT_API_VERSION, DEFAULT_BACKGROUND_BUDGET_SECS, DEFAULT_BASE_URL,
+    DEFAULT_DAILY_POST_LIMIT, DEFAULT_MAX_VIDEO_BYTES, DEFAULT_OAUTH_BASE_URL,
 };
+pub use options::{MAX_ALT_TEXT_CHARS, MAX_COMMENT_CHARS};
 pub use publisher::{
     LinkedInPublisher, MAX_COMMENTARY_CHARS, MAX_IMAGES, MAX_PHOTO_BYTES, MIN_VIDEO_BYTES,
 };

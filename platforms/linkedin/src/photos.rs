@@ -11,9 +11,6 @@ use serde_json::{json, Value};
 
 use crate::client::Api;
 
-/// The form field giving images their alternative text.
-pub(crate) const ALT_TEXT_FIELD: &str = "linkedin_alt_text";
-
 #[derive(Debug, Deserialize)]
 struct InitAnswer {
     value: InitValue,

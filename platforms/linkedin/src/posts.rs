@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::client::{Api, CallError};
 use crate::errors::PLATFORM;
+use crate::options::Options;
 
 /// Visibilities LinkedIn accepts.
 const VISIBILITIES: [&str; 3] = ["PUBLIC", "CONNECTIONS", "LOGGED_IN"];
@@ -30,11 +31,11 @@ pub(crate) fn visibility(value: Option<&str>) -> Result<&'static str, PublishErr
 }
 
 /// The post body.
-pub(crate) fn body(author: &str, commentary: &str, visibility: &str, content: Value) -> Value {
+pub(crate) fn body(author: &str, commentary: &str, options: &Options, content: Value) -> Value {
     json!({
         "author": author,
         "commentary": commentary,
-        "visibility": visibility,
+        "visibility": options.visibility,
         "distribution": {
             "feedDistribution": "MAIN_FEED",
             "targetEntities": [],
@@ -42,7 +43,7 @@ pub(crate) fn body(author: &str, commentary: &str, visibility: &str, content: Va
         },
         "content": content,
         "lifecycleState": "PUBLISHED",
-        "isReshareDisabledByAuthor": false,
+        "isReshareDisabledByAuthor": options.disable_reshare,
     })
 }
 

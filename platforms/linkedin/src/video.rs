@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fanout_core::http::Idempotence;
-use fanout_core::{ErrorKind, MediaFile, PublishError};
+use fanout_core::{MediaFile, PublishError};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
 use reqwest::Method;
 use serde::Deserialize;
@@ -52,12 +52,21 @@ struct VideoStatus {
     status: String,
 }
 
-/// Uploads `file` as a video owned by `owner`; answers its urn once `AVAILABLE`.
+/// Whether a finalized video can be posted yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Readiness {
+    /// `AVAILABLE`: it can be posted.
+    Available,
+    /// Still `PROCESSING` when the polling budget ended.
+    StillProcessing,
+}
+
+/// Uploads `file` as a video owned by `owner` and finalizes it; answers its urn (the
+/// video may still be processing: see [`wait_until_available`]).
 pub(crate) async fn upload(
     api: &Api<'_>,
     file: &Arc<MediaFile>,
     owner: &str,
-    polling: Polling,
 ) -> Result<String, PublishError> {
     let init = json!({
         "initializeUploadRequest": {
@@ -97,7 +106,6 @@ pub(crate) async fn upload(
         "the video finalization",
     )
     .await?;
-    wait_until_available(api, &value.video, polling).await?;
     Ok(value.video)
 }
 
@@ -158,21 +166,28 @@ async fn put_part(
         .await
 }
 
-/// Polls `GET /rest/videos/<urn>` until `AVAILABLE`.
-async fn wait_until_available(
+/// Polls `GET /rest/videos/<urn>` until `AVAILABLE` or the budget ends; a failed
+/// processing is an error.
+pub(crate) async fn wait_until_available(
     api: &Api<'_>,
     urn: &str,
     polling: Polling,
-) -> Result<(), PublishError> {
+) -> Result<Readiness, PublishError> {
     let path = format!("rest/videos/{}", encode_urn(urn));
     let started = Instant::now();
     loop {
-        let status: VideoStatus = api
-            .safe(Method::GET, &path, None, "the video status")
-            .await?
-            .json("the video status")?;
-        match status.status.as_str() {
-            "AVAILABLE" => return Ok(()),
+        // A poll that keeps failing transiently says nothing about the video: keep
+        // asking until the budget ends.
+        let status = match api.safe(Method::GET, &path, None, "the video status").await {
+            Ok(answer) => answer.json::<VideoStatus>("the video status")?.status,
+            Err(err) if err.is_retryable() => {
+                tracing::debug!(platform = "linkedin", kind = ?err.kind(), "status poll failed");
+                String::new()
+            }
+            Err(err) => return Err(err),
+        };
+        match status.as_str() {
+            "AVAILABLE" => return Ok(Readiness::Available),
             "PROCESSING_FAILED" => {
                 return Err(PublishError::media_rejected(format!(
                     "{PLATFORM} could not process the video (PROCESSING_FAILED); nothing was \
@@ -183,14 +198,7 @@ async fn wait_until_available(
             _ => {}
         }
         if started.elapsed() + polling.interval > polling.budget {
-            return Err(PublishError::new(
-                ErrorKind::TimedOut,
-                format!(
-                    "{PLATFORM} was still processing the video after {} seconds; nothing was \
-                     posted. Try again later.",
-                    polling.budget.as_secs()
-                ),
-            ));
+            return Ok(Readiness::StillProcessing);
         }
         tokio::time::sleep(polling.interval).await;
     }

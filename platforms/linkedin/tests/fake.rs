@@ -626,3 +626,133 @@ async fn the_daily_member_limit_answers_429() {
         (429, json!("TOO_MANY_REQUESTS"))
     );
 }
+
+#[tokio::test]
+async fn reshare_flag_and_alt_texts_are_validated() {
+    let r = raw().await;
+    let (a, _) = r.image(jpeg_bytes(1000, 1)).await;
+    let (b, _) = r.image(jpeg_bytes(1000, 2)).await;
+    let mut body = r.post_body(json!({"media": {"id": a}}));
+    body["isReshareDisabledByAuthor"] = json!("yes");
+    let (status, path, _) = input_error(r.post(&body).await).await;
+    assert_eq!((status, path.as_str()), (422, "/isReshareDisabledByAuthor"));
+    let long = "a".repeat(4087);
+    let body = r.post_body(json!({"media": {"id": a, "altText": long}}));
+    let (status, path, _) = input_error(r.post(&body).await).await;
+    assert_eq!((status, path.as_str()), (422, "/content/media/altText"));
+    let body = r.post_body(json!({"multiImage": {"images": [
+        {"id": a, "altText": "ok"}, {"id": b, "altText": 5}]}}));
+    let (status, path, _) = input_error(r.post(&body).await).await;
+    assert_eq!(
+        (status, path.as_str()),
+        (422, "/content/multiImage/images/1/altText")
+    );
+    assert!(r.fake.published().is_empty());
+    let mut body = r.post_body(json!({"media": {"id": a, "altText": "a".repeat(4086)}}));
+    body["isReshareDisabledByAuthor"] = json!(true);
+    assert_eq!(r.post(&body).await.status(), 201);
+    assert_eq!(
+        r.fake.published()[0].options["isReshareDisabledByAuthor"],
+        json!(true)
+    );
+}
+
+fn encoded(urn: &str) -> String {
+    urn.replace(':', "%3A")
+        .replace('(', "%28")
+        .replace(')', "%29")
+        .replace(',', "%2C")
+}
+
+#[tokio::test]
+async fn comments_need_an_existing_post_an_actor_and_text() {
+    let r = raw().await;
+    let (image, _) = r.image(jpeg_bytes(1000, 1)).await;
+    let created = r.post(&r.post_body(json!({"media": {"id": image}}))).await;
+    assert_eq!(created.status(), 201);
+    let post = created.headers()["x-restli-id"]
+        .to_str()
+        .expect("the fake answers as documented")
+        .to_string();
+    let comment = |path: String, body: Value| r.api(Method::POST, &path).json(&body).send();
+    let path = format!("rest/socialActions/{}/comments", encoded(&post));
+    let good = json!({"actor": r.author, "object": post, "message": {"text": "first!"}});
+
+    // An unencoded urn in the path.
+    let bad = comment(format!("rest/socialActions/{post}/comments"), good.clone())
+        .await
+        .expect("the fake answers");
+    assert_eq!(bad.status(), 400);
+    // Missing actor, text, wrong object, too long, foreign actor, unknown post.
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"message": {"text": "x"}}), "/actor"),
+        (
+            json!({"actor": r.author, "message": {"text": " "}}),
+            "/message/text",
+        ),
+        (
+            json!({"actor": r.author, "object": "urn:li:share:1", "message": {"text": "x"}}),
+            "/object",
+        ),
+        (
+            json!({"actor": r.author, "message": {"text": "x".repeat(1251)}}),
+            "/message/text",
+        ),
+    ];
+    for (body, want) in cases {
+        let (status, got, _) =
+            input_error(comment(path.clone(), body).await.expect("the fake answers")).await;
+        assert_eq!((status, got.as_str()), (422, want));
+    }
+    let foreign = json!({"actor": "urn:li:organization:1", "message": {"text": "x"}});
+    let (status, b) = json_of(
+        comment(path.clone(), foreign)
+            .await
+            .expect("the fake answers"),
+    )
+    .await;
+    assert_eq!((status, b["code"].clone()), (403, json!("ACCESS_DENIED")));
+    let unknown = format!("rest/socialActions/{}/comments", encoded("urn:li:share:42"));
+    let (status, _) = json_of(
+        comment(
+            unknown,
+            json!({"actor": r.author, "message": {"text": "x"}}),
+        )
+        .await
+        .expect("the fake answers"),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(r.fake.comments().is_empty());
+
+    let ok = comment(path, good).await.expect("the fake answers");
+    assert_eq!(ok.status(), 201);
+    let id = ok.headers()["x-restli-id"]
+        .to_str()
+        .expect("the fake answers as documented")
+        .to_string();
+    let comments = r.fake.comments();
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0].id, id);
+    assert!(id.starts_with(&format!("urn:li:comment:({post},")), "{id}");
+    assert_eq!(comments[0].post_id, post);
+    assert_eq!(comments[0].actor, r.author);
+    assert_eq!(comments[0].text, "first!");
+}
+
+#[tokio::test]
+async fn a_processing_time_holds_the_video_in_processing() {
+    let r = raw().await;
+    r.fake
+        .set_processing_time(Some(std::time::Duration::from_millis(300)));
+    let bytes = mp4_bytes(200_000);
+    let value = r.init_video(bytes.len() as u64).await;
+    let etags = r.upload_parts(&value, &bytes).await;
+    assert_eq!(r.finalize(&value, &etags).await.status(), 200);
+    let urn = value["video"].as_str().expect("a urn");
+    for _ in 0..5 {
+        assert_eq!(r.status(urn).await["status"], "PROCESSING");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+    assert_eq!(r.status(urn).await["status"], "AVAILABLE");
+}

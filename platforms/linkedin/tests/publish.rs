@@ -327,26 +327,6 @@ async fn processing_failed_reads_as_rejected_media() {
 }
 
 #[tokio::test]
-async fn a_video_still_processing_after_the_budget_times_out() {
-    let s = setup_with(|c| c.poll_budget_secs = 0).await;
-    s.fake.set_processing_reads(1000);
-    let conn = s.fake.connection("acme");
-    let p = post(
-        PostMedia::Video(spooled_mp4(s.dir.path(), 200_000).await),
-        None,
-        &[],
-    );
-    let err = s.publish(&p, &conn).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TimedOut);
-    assert_eq!(
-        err.message(),
-        "LinkedIn was still processing the video after 0 seconds; nothing was posted. Try \
-         again later."
-    );
-    assert!(s.fake.published().is_empty());
-}
-
-#[tokio::test]
 async fn the_daily_quota_refuses_before_any_call() {
     let s = setup_with(|c| c.daily_post_limit = 1).await;
     let conn = s.fake.connection("acme");

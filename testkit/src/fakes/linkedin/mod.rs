@@ -23,12 +23,20 @@
 //!   `AVAILABLE`, images uploaded; 2–20 images in `multiImage`), else 422 with
 //!   `errorDetails.inputErrors`; past the daily member limit it answers 429.
 //!
+//! - a post's `isReshareDisabledByAuthor` is a boolean and each `altText` at most 4086
+//!   characters;
+//! - a comment (`POST /rest/socialActions/<encoded post urn>/comments`) needs an
+//!   encoded urn of an existing post, an `actor` the member may act as, `object` (when
+//!   given) equal to the post, and a `message.text` of 1–1250 characters; comments are
+//!   kept ([`FakeLinkedIn::comments`]).
+//!
 //! A post answers 201 with an empty body and `x-restli-id: urn:li:share:<n>`.
 
 // Helpers hand ready-made error responses back to their handler.
 #![allow(clippy::result_large_err)]
 
 mod auth;
+mod comments;
 mod errors;
 mod images;
 mod posts;
@@ -49,8 +57,9 @@ use crate::record::PublishedPost;
 use crate::server::FakeServer;
 use state::{Member, Shared};
 
-pub use posts::MAX_COMMENTARY_CHARS;
-pub use state::DEFAULT_DAILY_POSTS;
+pub use comments::MAX_COMMENT_CHARS;
+pub use posts::{MAX_ALT_TEXT_CHARS, MAX_COMMENTARY_CHARS};
+pub use state::{FakeComment, DEFAULT_DAILY_POSTS};
 
 /// The fake LinkedIn API on a loopback port; stops when dropped.
 #[derive(Debug)]
@@ -73,6 +82,7 @@ impl FakeLinkedIn {
             .route("/rest/videos/{urn}", get(videos::status))
             .route("/rest/images", post(images::action_call))
             .route("/rest/posts", post(posts::create))
+            .route("/rest/socialActions/{urn}/comments", post(comments::create))
             .route(
                 "/dms-uploads/video/{id}/part/{index}",
                 put(videos::upload_part),
@@ -141,6 +151,17 @@ impl FakeLinkedIn {
     /// default; at least 1).
     pub fn set_processing_reads(&self, reads: u32) {
         self.shared.lock().processing_reads = reads.max(1);
+    }
+
+    /// Keeps every video finalized from now on in `PROCESSING` for at least `wait`
+    /// (on top of [`FakeLinkedIn::set_processing_reads`]); `None` turns it off.
+    pub fn set_processing_time(&self, wait: Option<std::time::Duration>) {
+        self.shared.lock().processing_time = wait;
+    }
+
+    /// Every comment taken so far, in order.
+    pub fn comments(&self) -> Vec<FakeComment> {
+        self.shared.lock().comments.clone()
     }
 
     /// Makes the next finalized video end in `PROCESSING_FAILED`.

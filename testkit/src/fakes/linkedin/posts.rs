@@ -20,6 +20,8 @@ pub const MAX_COMMENTARY_CHARS: usize = 3000;
 pub(crate) const RESERVED: &[char] = &[
     '\\', '|', '{', '}', '@', '[', ']', '(', ')', '<', '>', '#', '*', '_', '~',
 ];
+/// Longest `altText`, in characters.
+pub const MAX_ALT_TEXT_CHARS: usize = 4086;
 /// Most images in a multi-image post.
 const MAX_IMAGES: usize = 20;
 
@@ -69,8 +71,9 @@ pub(crate) async fn create(
     }
     *today += 1;
     let n = inner.next();
-    drop(inner);
     let id = format!("urn:li:share:{}", 7_300_000_000_000_000_000u64 + n);
+    inner.posts.insert(id.clone(), author_of(&post));
+    drop(inner);
     shared.log.push(PublishedPost {
         id: id.clone(),
         account: member.name,
@@ -83,6 +86,10 @@ pub(crate) async fn create(
         response.headers_mut().insert("x-restli-id", value);
     }
     response
+}
+
+fn author_of(post: &Value) -> String {
+    post["author"].as_str().unwrap_or_default().to_string()
 }
 
 /// Checks a post; answers the commentary as received and the media in order.
@@ -141,6 +148,16 @@ fn validate(
             "Must be PUBLISHED",
         ));
     }
+    if !matches!(
+        post.get("isReshareDisabledByAuthor"),
+        None | Some(Value::Bool(_))
+    ) {
+        return Err(errors::invalid_input(
+            422,
+            "/isReshareDisabledByAuthor",
+            "Must be a boolean",
+        ));
+    }
     if post["distribution"]["feedDistribution"].as_str() != Some("MAIN_FEED") {
         return Err(errors::invalid_input(
             422,
@@ -158,6 +175,7 @@ fn validate(
                     "Field is required",
                 ));
             };
+            check_alt_text(media, "/content/media/altText")?;
             vec![media_of(inner, author, id, "/content/media/id")?]
         }
         (None, Some(multi)) => {
@@ -176,6 +194,7 @@ fn validate(
                 if !id.starts_with("urn:li:image:") {
                     return Err(errors::invalid_input(422, &path, "Must be an image urn"));
                 }
+                check_alt_text(image, &format!("/content/multiImage/images/{i}/altText"))?;
                 media.push(media_of(inner, author, id, &path)?);
             }
             media
@@ -189,6 +208,19 @@ fn validate(
         }
     };
     Ok((commentary.to_string(), media))
+}
+
+/// `altText`, when present, is a string of at most [`MAX_ALT_TEXT_CHARS`] characters.
+fn check_alt_text(entry: &Value, path: &str) -> Result<(), Response> {
+    match entry.get("altText") {
+        None => Ok(()),
+        Some(Value::String(text)) if text.chars().count() <= MAX_ALT_TEXT_CHARS => Ok(()),
+        Some(_) => Err(errors::invalid_input(
+            422,
+            path,
+            &format!("Must be a string of at most {MAX_ALT_TEXT_CHARS} characters"),
+        )),
+    }
 }
 
 /// The received bytes of a video or image the author owns and that is ready.

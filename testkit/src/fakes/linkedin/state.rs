@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -104,6 +105,21 @@ pub(crate) struct Video {
     pub(crate) will_fail: bool,
     /// What was received, once finalized.
     pub(crate) received: Option<ReceivedMedia>,
+    /// Reads `PROCESSING` at least until then (see `set_processing_time`).
+    pub(crate) processing_until: Option<Instant>,
+}
+
+/// A comment the fake took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeComment {
+    /// The comment's urn (`urn:li:comment:(<post urn>,<n>)`), as answered.
+    pub id: String,
+    /// The post commented on, from the request path.
+    pub post_id: String,
+    /// The `actor` of the request.
+    pub actor: String,
+    /// `message.text` as received.
+    pub text: String,
 }
 
 /// One image.
@@ -136,6 +152,12 @@ pub(crate) struct Inner {
     pub(crate) processing_reads: u32,
     /// The next finalized video fails processing.
     pub(crate) fail_next_processing: bool,
+    /// How long a finalized video reads `PROCESSING` at least.
+    pub(crate) processing_time: Option<Duration>,
+    /// Authors of the posts created, by post urn.
+    pub(crate) posts: HashMap<String, String>,
+    /// Comments taken, in order.
+    pub(crate) comments: Vec<FakeComment>,
     /// Counter behind every generated id.
     pub(crate) next_id: u64,
 }
@@ -194,6 +216,9 @@ impl Shared {
                 daily_post_limit: DEFAULT_DAILY_POSTS,
                 processing_reads: 1,
                 fail_next_processing: false,
+                processing_time: None,
+                posts: HashMap::new(),
+                comments: Vec::new(),
                 next_id: 0,
             }),
         }

@@ -139,6 +139,7 @@ fn initialize(shared: &Shared, member: &super::state::Member, request: &Value) -
             status: VideoStatus::WaitingUpload,
             will_fail: false,
             received: None,
+            processing_until: None,
         },
     );
     Json(json!({
@@ -171,6 +172,9 @@ fn finalize(shared: &Shared, member: &super::state::Member, request: &Value) -> 
     let inner = &mut *guard;
     let fail_next = inner.fail_next_processing;
     let reads = inner.processing_reads;
+    let processing_until = inner
+        .processing_time
+        .map(|wait| std::time::Instant::now() + wait);
     let Some(owner) = inner.videos.get(urn).map(|v| v.owner.clone()) else {
         return errors::not_found(&format!("Video {urn} does not exist"));
     };
@@ -208,6 +212,7 @@ fn finalize(shared: &Shared, member: &super::state::Member, request: &Value) -> 
     if video.status == VideoStatus::WaitingUpload {
         video.will_fail = fail_next || video.head.get(4..8) != Some(b"ftyp".as_slice());
         video.status = VideoStatus::Processing(reads);
+        video.processing_until = processing_until;
         video.received = Some(video.hasher.clone().finish());
         inner.fail_next_processing = false;
     }
@@ -239,13 +244,17 @@ pub(crate) async fn status(
         return errors::not_found(&format!("Video {urn} does not exist"));
     };
     let shown = video.status.clone();
+    let held = video
+        .processing_until
+        .is_some_and(|until| std::time::Instant::now() < until);
     video.status = match &video.status {
+        VideoStatus::Processing(n) if held => VideoStatus::Processing(n.saturating_sub(1)),
         VideoStatus::Processing(n) if *n > 1 => VideoStatus::Processing(n - 1),
         VideoStatus::Processing(_) if video.will_fail => VideoStatus::ProcessingFailed,
         VideoStatus::Processing(_) => VideoStatus::Available,
         other => other.clone(),
     };
-    let shown = if matches!(shown, VideoStatus::Processing(0)) {
+    let shown = if matches!(shown, VideoStatus::Processing(0)) && !held {
         video.status.clone()
     } else {
         shown

@@ -1,0 +1,56 @@
+//! The first comment: `POST /rest/socialActions/<encoded post urn>/comments`, after
+//! the post exists. A failure never fails the post; it becomes a warning.
+
+use fanout_core::http::Idempotence;
+use fanout_core::PublishError;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::client::{encode_urn, Api, CallError};
+use crate::errors::PLATFORM;
+
+/// Comments `text` on `post_urn` as `actor`; answers the comment's urn when LinkedIn
+/// says it. Repeated only when LinkedIn provably did not take it (429, 503).
+pub(crate) async fn post_first_comment(
+    api: &Api<'_>,
+    post_urn: &str,
+    actor: &str,
+    text: &str,
+) -> Result<Option<String>, PublishError> {
+    let path = format!("rest/socialActions/{}/comments", encode_urn(post_urn));
+    let body = json!({
+        "actor": actor,
+        "object": post_urn,
+        "message": { "text": text },
+    });
+    api.retry
+        .run(|| async {
+            match api
+                .call(Method::POST, &path, Some(&body), "the first comment")
+                .await
+            {
+                Ok(answer) => Ok(answer
+                    .headers
+                    .get("x-restli-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)),
+                Err(CallError::Answered { status, error }) if status == 429 || status == 503 => {
+                    Err(error)
+                }
+                Err(CallError::Answered { error, .. }) => {
+                    Err(PublishError::rejected(error.message().to_string()))
+                }
+                Err(other) => Err(other.into_error(Idempotence::Publishing)),
+            }
+        })
+        .await
+}
+
+/// The warning a person reads when the first comment failed.
+pub(crate) fn warning(error: &PublishError) -> String {
+    format!(
+        "The post was published, but {PLATFORM} did not take the first comment: {} Add the \
+         comment on {PLATFORM} by hand if it matters.",
+        error.message()
+    )
+}
