@@ -1,6 +1,7 @@
 //! One publish's conversation with the Graph API: authenticated calls, error mapping,
 //! throttling and retries of safe steps.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use fanout_core::http::{transport_error, Idempotence};
@@ -27,17 +28,20 @@ pub(crate) enum CallError {
     NoAnswer(reqwest::Error),
 }
 
-/// The graph session of one publish: client, base URL, token and policies.
-pub(crate) struct Graph<'a> {
-    pub(crate) http: &'a reqwest::Client,
+/// The graph session of one publish: client, base URL, token and policies. It owns
+/// what it holds, so a detached task can finish a publish after the answer is sent.
+#[derive(Clone)]
+pub(crate) struct Graph {
+    pub(crate) http: reqwest::Client,
     pub(crate) base: Url,
-    pub(crate) token: &'a str,
+    /// The access token: only ever put into an `Authorization` header.
+    pub(crate) token: Arc<str>,
     pub(crate) timeout: Duration,
     pub(crate) retry: RetryPolicy,
-    pub(crate) throttle: &'a Throttle,
+    pub(crate) throttle: Arc<Throttle>,
 }
 
-impl Graph<'_> {
+impl Graph {
     /// The URL of `path` under the versioned base.
     pub(crate) fn url(&self, path: &str) -> Result<Url, PublishError> {
         self.base.join(path).map_err(|_| {
@@ -60,7 +64,7 @@ impl Graph<'_> {
             .url(path)
             .map_err(|error| CallError::Answered { status: 0, error })?;
         self.throttle
-            .acquire(self.token, self.retry.max_retry_after)
+            .acquire(&self.token, self.retry.max_retry_after)
             .await
             .map_err(|error| CallError::Answered { status: 429, error })?;
         let mut request = self

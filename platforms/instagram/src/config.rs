@@ -43,8 +43,13 @@ pub struct InstagramConfig {
     /// First wait between container status polls, in milliseconds; it doubles up to
     /// four times this value.
     pub poll_interval_ms: u64,
-    /// Longest time to wait for a container to be `FINISHED`, in seconds.
+    /// Longest time to wait for a container to be `FINISHED` before answering, in
+    /// seconds. Past it the answer is `"status": "PROCESSING"` and a detached task
+    /// finishes the publish.
     pub poll_budget_secs: u64,
+    /// Longest time the detached task waits for a container still processing when the
+    /// answer was sent, in seconds, before publishing it.
+    pub background_budget_secs: u64,
     /// Attempts in total for a step that is safe to repeat.
     pub max_attempts: u32,
     /// Wait before the first retry of a safe step, in milliseconds; it doubles.
@@ -63,6 +68,7 @@ impl Default for InstagramConfig {
             request_timeout_secs: 60,
             poll_interval_ms: 3000,
             poll_budget_secs: 300,
+            background_budget_secs: 3600,
             max_attempts: 4,
             initial_backoff_ms: 500,
             calls_per_hour: 200,
@@ -121,6 +127,7 @@ impl std::fmt::Debug for InstagramConfig {
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("poll_interval_ms", &self.poll_interval_ms)
             .field("poll_budget_secs", &self.poll_budget_secs)
+            .field("background_budget_secs", &self.background_budget_secs)
             .field("max_attempts", &self.max_attempts)
             .field("initial_backoff_ms", &self.initial_backoff_ms)
             .field("calls_per_hour", &self.calls_per_hour)
@@ -149,6 +156,7 @@ mod tests {
             serde_json::from_value(serde_json::json!({"poll_interval_ms": 5})).unwrap();
         assert_eq!(config.poll_interval_ms, 5);
         assert_eq!(config.poll_budget_secs, 300);
+        assert_eq!(config.background_budget_secs, 3600);
         assert_eq!(config.max_attempts, 4);
         assert_eq!(
             config.upload_base_url.as_str(),

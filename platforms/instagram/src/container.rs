@@ -38,7 +38,7 @@ pub(crate) struct IdAnswer {
     pub(crate) uri: Option<String>,
 }
 
-async fn status_code(graph: &Graph<'_>, container: &str) -> Result<ContainerStatus, PublishError> {
+async fn status_code(graph: &Graph, container: &str) -> Result<ContainerStatus, PublishError> {
     graph
         .safe(
             Method::GET,
@@ -49,12 +49,34 @@ async fn status_code(graph: &Graph<'_>, container: &str) -> Result<ContainerStat
         .await
 }
 
+/// How a wait for a container ended without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Waited {
+    /// `FINISHED`: ready to publish.
+    Finished,
+    /// Still `IN_PROGRESS` when the budget ended.
+    StillProcessing,
+}
+
 /// Polls `container` until it is `FINISHED`, with a backoff, within the budget.
 pub(crate) async fn wait_until_finished(
-    graph: &Graph<'_>,
+    graph: &Graph,
     container: &str,
     polling: Polling,
 ) -> Result<(), PublishError> {
+    match wait(graph, container, polling).await? {
+        Waited::Finished => Ok(()),
+        Waited::StillProcessing => Err(PublishError::timed_out(PLATFORM, polling.budget)),
+    }
+}
+
+/// Polls `container` until it is `FINISHED` or the budget ends while it still
+/// processes; `ERROR`, `EXPIRED` and `PUBLISHED` are errors.
+pub(crate) async fn wait(
+    graph: &Graph,
+    container: &str,
+    polling: Polling,
+) -> Result<Waited, PublishError> {
     let started = Instant::now();
     let mut wait = polling.interval;
     loop {
@@ -65,7 +87,7 @@ pub(crate) async fn wait_until_finished(
             .map(fanout_core::http::sanitize_platform_message)
             .unwrap_or_else(|| "no reason given".to_string());
         match status.status_code.as_deref() {
-            Some("FINISHED") => return Ok(()),
+            Some("FINISHED") => return Ok(Waited::Finished),
             Some("ERROR") => {
                 return Err(PublishError::media_rejected(format!(
                     "{PLATFORM} could not process the media ({detail}). Check that it is a JPEG \
@@ -86,7 +108,7 @@ pub(crate) async fn wait_until_finished(
             _ => {}
         }
         if started.elapsed() + wait > polling.budget {
-            return Err(PublishError::timed_out(PLATFORM, polling.budget));
+            return Ok(Waited::StillProcessing);
         }
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(polling.interval * 4);
@@ -101,7 +123,7 @@ pub(crate) async fn wait_until_finished(
 /// receipt then has only `container_id`, as the media id was in the lost answer);
 /// anything else is an unknown outcome.
 pub(crate) async fn publish(
-    graph: &Graph<'_>,
+    graph: &Graph,
     user_id: &str,
     container: &str,
 ) -> Result<Receipt, PublishError> {
@@ -133,11 +155,7 @@ pub(crate) async fn publish(
 }
 
 /// The publish call's outcome is open: read the container instead of publishing again.
-async fn recover(
-    graph: &Graph<'_>,
-    container: &str,
-    open: CallError,
-) -> Result<Receipt, PublishError> {
+async fn recover(graph: &Graph, container: &str, open: CallError) -> Result<Receipt, PublishError> {
     let unknown = match open {
         CallError::Answered { status, .. } => PublishError::outcome_unknown(format!(
             "{PLATFORM} failed while publishing (HTTP {status}), so the post may or may not have \
@@ -176,7 +194,7 @@ struct LimitConfig {
 
 /// Fails with the daily-cap error when the account has no publishing quota left.
 pub(crate) async fn check_publishing_quota(
-    graph: &Graph<'_>,
+    graph: &Graph,
     user_id: &str,
 ) -> Result<(), PublishError> {
     let limit: PublishingLimit = graph

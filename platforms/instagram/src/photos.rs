@@ -3,27 +3,29 @@
 
 use std::sync::Arc;
 
-use fanout_core::{FormFields, HostedMedia, MediaFile, MediaHost, PublishError, Receipt};
+use fanout_core::{HostedMedia, MediaFile, MediaHost, PublishError};
 use reqwest::Method;
 
 use crate::client::{checked_id, Graph};
 use crate::container::{self, IdAnswer, Polling};
 use crate::errors::PLATFORM;
+use crate::options::{Options, Surface};
 
 /// Most items in a carousel.
 pub(crate) const MAX_CAROUSEL_ITEMS: usize = 10;
 
-/// Publishes `files` as one photo or a carousel. The hosted links stay alive until the
-/// publish call has finished.
-pub(crate) async fn publish_photos(
-    graph: &Graph<'_>,
+/// Creates the container for `files` (one photo, a photo story, or a carousel whose
+/// items are waited for first). Returns the container id and the hosted links, which
+/// must stay alive until the container is published.
+pub(crate) async fn create(
+    graph: &Graph,
     media_host: &dyn MediaHost,
     polling: Polling,
     user_id: &str,
     caption: &str,
-    fields: &FormFields,
+    options: &Options,
     files: &[Arc<MediaFile>],
-) -> Result<Receipt, PublishError> {
+) -> Result<(String, Vec<HostedMedia>), PublishError> {
     check_files(files)?;
     let mut hosted: Vec<HostedMedia> = Vec::with_capacity(files.len());
     let media_path = format!("{user_id}/media");
@@ -31,23 +33,28 @@ pub(crate) async fn publish_photos(
         let link = media_host.host(Arc::clone(file)).await?;
         let mut params = vec![("image_url", link.url().to_string())];
         hosted.push(link);
-        if !caption.is_empty() {
-            params.push(("caption", caption.to_string()));
+        if options.surface() == Surface::Story {
+            params.push(("media_type", "STORIES".to_string()));
+        } else {
+            if !caption.is_empty() {
+                params.push(("caption", caption.to_string()));
+            }
+            options.photo_params(0, &mut params);
+            options.feed_params(&mut params);
         }
-        if let Some(alt) = fields.get_trimmed("instagram_alt_text") {
-            params.push(("alt_text", alt.to_string()));
-        }
-        create(graph, &media_path, &params, "the photo container creation").await?
+        create_one(graph, &media_path, &params, "the photo container creation").await?
     } else {
         let mut children = Vec::with_capacity(files.len());
-        for file in files {
+        for (index, file) in files.iter().enumerate() {
             let link = media_host.host(Arc::clone(file)).await?;
-            let params = [
+            let mut params = vec![
                 ("image_url", link.url().to_string()),
                 ("is_carousel_item", "true".to_string()),
             ];
             hosted.push(link);
-            children.push(create(graph, &media_path, &params, "a carousel item creation").await?);
+            options.photo_params(index, &mut params);
+            children
+                .push(create_one(graph, &media_path, &params, "a carousel item creation").await?);
         }
         for child in &children {
             container::wait_until_finished(graph, child, polling).await?;
@@ -59,7 +66,8 @@ pub(crate) async fn publish_photos(
         if !caption.is_empty() {
             params.push(("caption", caption.to_string()));
         }
-        create(
+        options.feed_params(&mut params);
+        create_one(
             graph,
             &media_path,
             &params,
@@ -67,14 +75,11 @@ pub(crate) async fn publish_photos(
         )
         .await?
     };
-    container::wait_until_finished(graph, &container, polling).await?;
-    let receipt = container::publish(graph, user_id, &container).await;
-    drop(hosted);
-    receipt
+    Ok((container, hosted))
 }
 
-async fn create(
-    graph: &Graph<'_>,
+async fn create_one(
+    graph: &Graph,
     path: &str,
     params: &[(&str, String)],
     what: &str,

@@ -1,6 +1,7 @@
 //! [`InstagramPublisher`]: the [`Publisher`] for Instagram.
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use fanout_core::{
@@ -14,6 +15,8 @@ use crate::client::{checked_id, Graph};
 use crate::config::InstagramConfig;
 use crate::container::{self, Polling};
 use crate::errors::PLATFORM;
+use crate::finish::{self, Finish};
+use crate::options::{Options, Surface};
 use crate::photos::{self, MAX_CAROUSEL_ITEMS};
 use crate::video::{self, UploadTarget};
 
@@ -41,7 +44,7 @@ pub const MAX_VIDEO_BYTES: u64 = 1024 * 1024 * 1024;
 pub struct InstagramPublisher {
     config: InstagramConfig,
     http: reqwest::Client,
-    throttle: Throttle,
+    throttle: Arc<Throttle>,
 }
 
 impl InstagramPublisher {
@@ -61,7 +64,7 @@ impl InstagramPublisher {
         Self {
             config,
             http,
-            throttle,
+            throttle: Arc::new(throttle),
         }
     }
 
@@ -70,14 +73,14 @@ impl InstagramPublisher {
         &self.config
     }
 
-    fn graph<'a>(&'a self, connection: &'a Connection) -> Graph<'a> {
+    fn graph(&self, connection: &Connection) -> Graph {
         Graph {
-            http: &self.http,
+            http: self.http.clone(),
             base: self.config.graph_base(),
-            token: connection.access_token(),
+            token: Arc::from(connection.access_token()),
             timeout: Duration::from_secs(self.config.request_timeout_secs.max(1)),
             retry: self.config.retry_policy(),
-            throttle: &self.throttle,
+            throttle: Arc::clone(&self.throttle),
         }
     }
 
@@ -96,7 +99,7 @@ struct Me {
     user_id: Option<serde_json::Value>,
 }
 
-async fn ig_user_id(graph: &Graph<'_>, connection: &Connection) -> Result<String, PublishError> {
+async fn ig_user_id(graph: &Graph, connection: &Connection) -> Result<String, PublishError> {
     if let Some(id) = connection.attribute("user_id") {
         return Ok(checked_id(id, "user id")?.to_string());
     }
@@ -158,38 +161,56 @@ impl Publisher for InstagramPublisher {
                  {chars}. Shorten it and upload again."
             )));
         }
+        let photo_count = match &ctx.post.media {
+            PostMedia::Video(_) => 0,
+            PostMedia::Photos(files) => files.len(),
+        };
+        let options = Options::parse(&ctx.post.fields, photo_count)?;
+        let mut warnings = Vec::new();
+        let mut first_comment = options.first_comment.clone();
+        if first_comment.is_some() && options.surface() == Surface::Story {
+            first_comment = None;
+            warnings.push(format!(
+                "{PLATFORM} stories do not take comments, so the first comment was not posted."
+            ));
+        }
         let graph = self.graph(ctx.connection);
         let user_id = ig_user_id(&graph, ctx.connection).await?;
         container::check_publishing_quota(&graph, &user_id).await?;
-        match &ctx.post.media {
+        let (container, hosted) = match &ctx.post.media {
             PostMedia::Video(file) => {
                 let target = UploadTarget {
                     upload_base: &self.config.upload_base_url,
                     version: self.config.version(),
                 };
-                video::publish_video(
-                    &graph,
-                    &target,
-                    self.polling(),
-                    &user_id,
-                    caption,
-                    &ctx.post.fields,
-                    file,
-                )
-                .await
+                let container =
+                    video::create_and_upload(&graph, &target, &user_id, caption, &options, file)
+                        .await?;
+                (container, Vec::new())
             }
             PostMedia::Photos(files) => {
-                photos::publish_photos(
+                photos::create(
                     &graph,
                     ctx.media_host,
                     self.polling(),
                     &user_id,
                     caption,
-                    &ctx.post.fields,
+                    &options,
                     files,
                 )
-                .await
+                .await?
             }
-        }
+        };
+        finish::finish(Finish {
+            graph,
+            user_id,
+            container,
+            polling: self.polling(),
+            background_budget: Duration::from_secs(self.config.background_budget_secs),
+            first_comment,
+            warnings,
+            hosted,
+        })
+        .await
     }
 }

@@ -4,15 +4,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fanout_core::{FormFields, MediaFile, PublishError, Receipt};
+use fanout_core::{MediaFile, PublishError};
 use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::Method;
 use serde::Deserialize;
 use url::Url;
 
 use crate::client::{checked_id, transport, Graph};
-use crate::container::{self, IdAnswer, Polling};
+use crate::container::IdAnswer;
 use crate::errors::{self, PLATFORM};
+use crate::options::{Options, Surface};
 
 /// Where and how to upload.
 pub(crate) struct UploadTarget<'a> {
@@ -22,17 +23,17 @@ pub(crate) struct UploadTarget<'a> {
     pub(crate) version: Option<String>,
 }
 
-/// Publishes `file` as a reel (or a story when the form's `media_type` is `STORIES`).
-pub(crate) async fn publish_video(
-    graph: &Graph<'_>,
+/// Creates the reel (or story) container for `file` and uploads it whole; returns the
+/// container id, ready to be waited for and published.
+pub(crate) async fn create_and_upload(
+    graph: &Graph,
     target: &UploadTarget<'_>,
-    polling: Polling,
     user_id: &str,
     caption: &str,
-    fields: &FormFields,
+    options: &Options,
     file: &Arc<MediaFile>,
-) -> Result<Receipt, PublishError> {
-    let params = container_params(caption, fields)?;
+) -> Result<String, PublishError> {
+    let params = container_params(caption, options);
     let created: IdAnswer = graph
         .safe(
             Method::POST,
@@ -44,41 +45,26 @@ pub(crate) async fn publish_video(
     let container = checked_id(&created.id, "container id")?;
     let url = upload_url(target, container, created.uri.as_deref())?;
     upload(graph, &url, file).await?;
-    container::wait_until_finished(graph, container, polling).await?;
-    container::publish(graph, user_id, container).await
+    Ok(container.to_string())
 }
 
-/// The container parameters for a video, from the caption and the form.
-pub(crate) fn container_params(
-    caption: &str,
-    fields: &FormFields,
-) -> Result<Vec<(&'static str, String)>, PublishError> {
-    let media_type = fields
-        .get_trimmed("media_type")
-        .map(str::to_ascii_uppercase)
-        .unwrap_or_else(|| "REELS".to_string());
-    if media_type != "REELS" && media_type != "STORIES" {
-        return Err(PublishError::rejected(format!(
-            "{PLATFORM} videos are published as REELS or STORIES; `media_type` was \"{}\".",
-            media_type.chars().take(32).collect::<String>()
-        )));
+/// The container parameters for a video: a story takes none of the feed options.
+pub(crate) fn container_params(caption: &str, options: &Options) -> Vec<(&'static str, String)> {
+    if options.surface() == Surface::Story {
+        return vec![
+            ("media_type", "STORIES".to_string()),
+            ("upload_type", "resumable".to_string()),
+        ];
     }
-    let share_to_feed = fields
-        .bool("share_to_feed")
-        .map_err(|e| PublishError::rejected(format!("{PLATFORM}: {e}.")))?;
     let mut params = vec![
-        ("media_type", media_type.clone()),
+        ("media_type", "REELS".to_string()),
         ("upload_type", "resumable".to_string()),
     ];
-    if media_type == "REELS" {
-        if !caption.is_empty() {
-            params.push(("caption", caption.to_string()));
-        }
-        if let Some(share) = share_to_feed {
-            params.push(("share_to_feed", share.to_string()));
-        }
+    if !caption.is_empty() {
+        params.push(("caption", caption.to_string()));
     }
-    Ok(params)
+    options.reel_params(&mut params);
+    params
 }
 
 /// The upload URL: the container's own `uri` when it is on the configured upload host,
@@ -118,7 +104,7 @@ struct UploadProgress {
 
 /// Sends the whole file in one streamed request; after a transient failure, asks the
 /// host how much arrived and sends the rest.
-async fn upload(graph: &Graph<'_>, url: &Url, file: &Arc<MediaFile>) -> Result<(), PublishError> {
+async fn upload(graph: &Graph, url: &Url, file: &Arc<MediaFile>) -> Result<(), PublishError> {
     let mut offset = 0;
     let mut backoff = graph.retry.initial_backoff;
     let mut attempt = 1;
@@ -151,13 +137,13 @@ async fn upload(graph: &Graph<'_>, url: &Url, file: &Arc<MediaFile>) -> Result<(
     }
 }
 
-fn oauth(graph: &Graph<'_>) -> String {
+fn oauth(graph: &Graph) -> String {
     format!("OAuth {}", graph.token)
 }
 
 /// `POST <upload url>` with the bytes from `offset` on, streamed from disk.
 async fn send_from(
-    graph: &Graph<'_>,
+    graph: &Graph,
     url: &Url,
     file: &Arc<MediaFile>,
     offset: u64,
@@ -196,7 +182,7 @@ async fn send_from(
 }
 
 /// `GET <upload url>`: how many bytes the host has.
-async fn received(graph: &Graph<'_>, url: &Url) -> Result<u64, PublishError> {
+async fn received(graph: &Graph, url: &Url) -> Result<u64, PublishError> {
     let response = graph
         .http
         .get(url.clone())
@@ -258,8 +244,17 @@ mod tests {
 
     #[test]
     fn container_params_follow_the_form() {
-        let fields = FormFields::from_pairs([("media_type", "stories"), ("share_to_feed", "true")]);
-        let params = container_params("hello", &fields).unwrap();
+        let parse = |pairs: &[(&str, &str)]| {
+            Options::parse(
+                &fanout_core::FormFields::from_pairs(pairs.iter().copied()),
+                0,
+            )
+            .unwrap()
+        };
+        let params = container_params(
+            "hello",
+            &parse(&[("media_type", "stories"), ("share_to_feed", "true")]),
+        );
         assert_eq!(
             params,
             vec![
@@ -267,8 +262,18 @@ mod tests {
                 ("upload_type", "resumable".to_string())
             ]
         );
-        let fields = FormFields::from_pairs([("share_to_feed", "false")]);
-        let params = container_params("hello", &fields).unwrap();
+        let params = container_params(
+            "hello",
+            &parse(&[
+                ("share_to_feed", "false"),
+                ("collaborators", "ann,bob"),
+                ("cover_url", "https://example.com/c.jpg"),
+                ("audio_name", "Song"),
+                ("user_tags", "carl"),
+                ("location_id", "123"),
+                ("thumb_offset", "1500"),
+            ]),
+        );
         assert_eq!(
             params,
             vec![
@@ -276,13 +281,13 @@ mod tests {
                 ("upload_type", "resumable".to_string()),
                 ("caption", "hello".to_string()),
                 ("share_to_feed", "false".to_string()),
+                ("collaborators", r#"["ann","bob"]"#.to_string()),
+                ("cover_url", "https://example.com/c.jpg".to_string()),
+                ("audio_name", "Song".to_string()),
+                ("user_tags", r#"[{"username":"carl"}]"#.to_string()),
+                ("location_id", "123".to_string()),
+                ("thumb_offset", "1500".to_string()),
             ]
-        );
-        let err =
-            container_params("x", &FormFields::from_pairs([("media_type", "IMAGE")])).unwrap_err();
-        assert_eq!(
-            err.message(),
-            "Instagram videos are published as REELS or STORIES; `media_type` was \"IMAGE\"."
         );
     }
 }

@@ -186,7 +186,11 @@ pub(crate) async fn container_status(
             "In Progress: waiting for the upload".to_string(),
         ),
         Phase::Processing => {
-            container.phase = Phase::Finished;
+            if container.in_progress_reads > 1 {
+                container.in_progress_reads -= 1;
+            } else {
+                container.phase = Phase::Finished;
+            }
             (
                 "IN_PROGRESS",
                 "In Progress: processing the media".to_string(),
@@ -240,6 +244,9 @@ pub(crate) async fn create_container(
         Some(_) => return errors::invalid_param("Param is_carousel_item must be a boolean"),
     };
     let media_type = params.get("media_type").map(str::to_string);
+    if let Err(r) = check_options(&params, media_type.as_deref(), carousel_item) {
+        return r;
+    }
     let mut options = Map::new();
     for (name, value) in &params.0 {
         if !matches!(
@@ -285,6 +292,7 @@ pub(crate) async fn create_container(
     let (kind, phase, media) = built;
     let id = new_id("1790");
     let mut inner = shared.lock();
+    let processing_reads = inner.processing_reads;
     if let Kind::Carousel(children) = &kind {
         for child in children {
             if let Some(c) = inner.containers.get_mut(child) {
@@ -303,6 +311,7 @@ pub(crate) async fn create_container(
             media,
             upload: Upload::default(),
             used_in_carousel: false,
+            in_progress_reads: processing_reads,
         },
     );
     let mut answer = json!({ "id": id });
@@ -423,13 +432,22 @@ pub(crate) async fn media_publish(
             .collect(),
         _ => container.media.clone().into_iter().collect(),
     };
+    let mut options = container.options.clone();
+    if let Kind::Carousel(children) = &container.kind {
+        let items: Vec<Value> = children
+            .iter()
+            .filter_map(|c| inner.containers.get(c))
+            .map(|c| Value::Object(c.options.clone()))
+            .collect();
+        options.insert("items".into(), Value::Array(items));
+    }
     let media_id = new_id("1800");
     let post = PublishedPost {
         id: media_id.clone(),
         account: container.account.name.clone(),
         caption: container.caption.clone(),
         media,
-        options: Value::Object(container.options.clone()),
+        options: Value::Object(options),
     };
     if let Some(container) = inner.containers.get_mut(&id) {
         container.phase = Phase::Published(media_id.clone());
@@ -438,6 +456,143 @@ pub(crate) async fn media_publish(
     drop(inner);
     shared.log.push(post);
     Json(json!({ "id": media_id })).into_response()
+}
+
+/// Checks the creation options as Graph does: each on the media it belongs to, in the
+/// shape Graph takes.
+fn check_options(
+    params: &Params,
+    media_type: Option<&str>,
+    carousel_item: bool,
+) -> Result<(), Response> {
+    let reel = media_type == Some("REELS");
+    let story = media_type == Some("STORIES");
+    let video = reel || (story && params.get("image_url").is_none());
+    let image = !video && media_type != Some("CAROUSEL");
+    let only = |name: &str, allowed: bool, on: &str| -> Result<(), Response> {
+        if params.get(name).is_some() && !allowed {
+            return Err(errors::invalid_param(&format!(
+                "Param {name} is only supported for {on}"
+            )));
+        }
+        Ok(())
+    };
+    only("share_to_feed", reel, "REELS")?;
+    only("cover_url", reel, "REELS")?;
+    only("audio_name", reel, "REELS")?;
+    only("thumb_offset", reel, "REELS")?;
+    only("alt_text", image && !story, "images")?;
+    only(
+        "collaborators",
+        !story && !carousel_item,
+        "feed posts and reels",
+    )?;
+    only(
+        "location_id",
+        !story && !carousel_item,
+        "feed posts and reels",
+    )?;
+    only(
+        "user_tags",
+        !story && media_type != Some("CAROUSEL"),
+        "images and reels",
+    )?;
+    if let Some(raw) = params.get("collaborators") {
+        let ok = serde_json::from_str::<Vec<String>>(raw)
+            .is_ok_and(|names| names.len() <= 3 && names.iter().all(|n| !n.is_empty()));
+        if !ok {
+            return Err(errors::invalid_param(
+                "Param collaborators must be an array of at most 3 usernames",
+            ));
+        }
+    }
+    if let Some(raw) = params.get("user_tags") {
+        let Ok(tags) = serde_json::from_str::<Vec<Map<String, Value>>>(raw) else {
+            return Err(errors::invalid_param(
+                "Param user_tags must be an array of objects",
+            ));
+        };
+        for (i, tag) in tags.iter().enumerate() {
+            if !tag.get("username").is_some_and(Value::is_string) {
+                return Err(errors::invalid_param(&format!(
+                    "Param user_tags[{i}]['username'] must be a string"
+                )));
+            }
+            if image {
+                for axis in ["x", "y"] {
+                    let ok = tag
+                        .get(axis)
+                        .and_then(Value::as_f64)
+                        .is_some_and(|v| (0.0..=1.0).contains(&v));
+                    if !ok {
+                        return Err(errors::invalid_param(&format!(
+                            "Param user_tags[{i}]['{axis}'] must be a number between 0 and 1"
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(id) = params.get("location_id") {
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(errors::invalid_param(
+                "Param location_id must be a valid ID",
+            ));
+        }
+    }
+    if let Some(offset) = params.get("thumb_offset") {
+        if offset.parse::<u64>().is_err() {
+            return Err(errors::invalid_param(
+                "Param thumb_offset must be an integer",
+            ));
+        }
+    }
+    if let Some(url) = params.get("cover_url") {
+        if url::Url::parse(url).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
+            return Err(errors::invalid_param("Param cover_url must be a valid URL"));
+        }
+    }
+    Ok(())
+}
+
+/// Longest comment, in characters.
+const MAX_COMMENT_CHARS: usize = 2200;
+
+/// `POST /<media id>/comments` with `message`: comments on a published post of the
+/// token's account.
+pub(crate) async fn comment(
+    State(shared): State<Arc<Shared>>,
+    Path(media_id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let params = match params(query, &headers, body).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let account = match authenticate(&shared, &headers, &params) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let message = params.get("message").unwrap_or_default().to_string();
+    if message.trim().is_empty() {
+        return errors::invalid_param("The parameter message is required");
+    }
+    if message.chars().count() > MAX_COMMENT_CHARS {
+        return errors::invalid_param(&format!(
+            "Param message must be at most {MAX_COMMENT_CHARS} characters long."
+        ));
+    }
+    let mut inner = shared.lock();
+    let live = inner.containers.values().any(|c| {
+        c.account.user_id == account.user_id && c.phase == Phase::Published(media_id.clone())
+    });
+    if !live {
+        return errors::no_such_object(&media_id);
+    }
+    inner.comments.push((media_id, message));
+    Json(json!({ "id": new_id("1780") })).into_response()
 }
 
 /// Any other Graph path.

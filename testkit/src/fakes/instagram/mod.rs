@@ -14,7 +14,13 @@
 //! `is_carousel_item` children; captions ≤ 2200 characters; a container reads
 //! `IN_PROGRESS` at least once after its media is complete, then `FINISHED`;
 //! `media_publish` before that answers 9007/2207027, a second time answers code 100,
-//! and past the daily cap answers 9/2207042.
+//! and past the daily cap answers 9/2207042. Creation options are checked in Graph's
+//! shapes and only on the media they belong to (`share_to_feed`, `cover_url`,
+//! `audio_name`, `thumb_offset` on reels; `alt_text` on images; `collaborators` and
+//! `location_id` not on stories or carousel items; `user_tags` a JSON array, with `x`
+//! and `y` in 0–1 on images) and recorded in `PublishedPost.options` (a carousel's
+//! items under `items`). `POST /<media id>/comments` takes a `message` on a published
+//! post of the token's account.
 
 // Helpers hand ready-made error responses back to their handler; they are rare.
 #![allow(clippy::result_large_err)]
@@ -62,6 +68,7 @@ impl FakeInstagram {
             .route("/{id}", get(graph::container_status))
             .route("/{id}/media", post(graph::create_container))
             .route("/{id}/media_publish", post(graph::media_publish))
+            .route("/{id}/comments", post(graph::comment))
             .route(
                 "/{id}/content_publishing_limit",
                 get(graph::publishing_limit),
@@ -125,6 +132,17 @@ impl FakeInstagram {
     /// 503; the bytes received so far are kept, so the upload can resume.
     pub fn interrupt_next_upload_after(&self, bytes: u64) {
         self.shared.lock().interrupt_upload_after = Some(bytes);
+    }
+
+    /// Makes every container answer `IN_PROGRESS` to this many status reads once its
+    /// media is complete (1 by default), to model slow processing.
+    pub fn set_processing_reads(&self, reads: u32) {
+        self.shared.lock().processing_reads = reads.max(1);
+    }
+
+    /// Every comment posted, as (media id, message), in order.
+    pub fn comments(&self) -> Vec<(String, String)> {
+        self.shared.lock().comments.clone()
     }
 
     /// How many containers were created so far.

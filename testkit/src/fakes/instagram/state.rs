@@ -76,6 +76,8 @@ pub(crate) struct Container {
     pub(crate) upload: Upload,
     /// Whether a carousel already uses this item.
     pub(crate) used_in_carousel: bool,
+    /// Status reads still answering `IN_PROGRESS` once the media is complete.
+    pub(crate) in_progress_reads: u32,
 }
 
 /// Mutable state behind one lock (never held across an await).
@@ -95,6 +97,10 @@ pub(crate) struct Inner {
     pub(crate) interrupt_upload_after: Option<u64>,
     /// Upload requests received.
     pub(crate) upload_requests: u64,
+    /// Status reads that answer `IN_PROGRESS` once a container's media is complete.
+    pub(crate) processing_reads: u32,
+    /// Comments posted, as (media id, message), in order.
+    pub(crate) comments: Vec<(String, String)>,
 }
 
 /// Shared by every handler.
@@ -126,6 +132,7 @@ impl Shared {
                 .unwrap_or_default(),
             inner: Mutex::new(Inner {
                 quota_total: DEFAULT_QUOTA_TOTAL,
+                processing_reads: 1,
                 ..Inner::default()
             }),
         }
