@@ -1,5 +1,7 @@
 //! The first comment: `POST /rest/socialActions/<encoded post urn>/comments`, after
-//! the post exists. A failure never fails the post; it becomes a warning.
+//! the post exists. Its text is escaped "little text", like the commentary (LinkedIn
+//! cuts a comment at an unescaped reserved character). A failure never fails the
+//! post; it becomes a warning.
 
 use fanout_core::http::Idempotence;
 use fanout_core::PublishError;
@@ -7,6 +9,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::client::{encode_urn, Api, CallError};
+use crate::commentary::escape_little_text;
 use crate::errors::PLATFORM;
 
 /// Comments `text` on `post_urn` as `actor`; answers the comment's urn when LinkedIn
@@ -21,7 +24,7 @@ pub(crate) async fn post_first_comment(
     let body = json!({
         "actor": actor,
         "object": post_urn,
-        "message": { "text": text },
+        "message": { "text": escape_little_text(text) },
     });
     api.retry
         .run(|| async {

@@ -22,7 +22,7 @@
 //! | `target_linkedin_page_id` | a numeric page id or `urn:li:organization:<id>` | `author` (and every upload's `owner`, the comment's `actor`) |
 //! | `linkedin_alt_text` | one text for all images, or one per image in order; ≤ [`MAX_ALT_TEXT_CHARS`] characters | `content.media.altText` / `content.multiImage.images[i].altText` |
 //! | `linkedin_disable_reshare` | `true`/`false` (default `false`) | `isReshareDisabledByAuthor` |
-//! | `linkedin_first_comment`, else `first_comment` | ≤ [`MAX_COMMENT_CHARS`] characters | `message.text` of `POST /rest/socialActions/<encoded post urn>/comments`, as the post's author, after the post exists |
+//! | `linkedin_first_comment`, else `first_comment` | ≤ [`MAX_COMMENT_CHARS`] characters | `message.text` (escaped little text) of `POST /rest/socialActions/<encoded post urn>/comments`, as the post's author, after the post exists |
 //!
 //! # Receipt
 //!

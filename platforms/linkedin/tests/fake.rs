@@ -676,7 +676,8 @@ async fn comments_need_an_existing_post_an_actor_and_text() {
         .to_string();
     let comment = |path: String, body: Value| r.api(Method::POST, &path).json(&body).send();
     let path = format!("rest/socialActions/{}/comments", encoded(&post));
-    let good = json!({"actor": r.author, "object": post, "message": {"text": "first!"}});
+    let good =
+        json!({"actor": r.author, "object": post, "message": {"text": r"first \#1 \(yay\)"}});
 
     // An unencoded urn in the path.
     let bad = comment(format!("rest/socialActions/{post}/comments"), good.clone())
@@ -696,6 +697,10 @@ async fn comments_need_an_existing_post_an_actor_and_text() {
         ),
         (
             json!({"actor": r.author, "message": {"text": "x".repeat(1251)}}),
+            "/message/text",
+        ),
+        (
+            json!({"actor": r.author, "message": {"text": "unescaped #tag"}}),
             "/message/text",
         ),
     ];
@@ -737,7 +742,7 @@ async fn comments_need_an_existing_post_an_actor_and_text() {
     assert!(id.starts_with(&format!("urn:li:comment:({post},")), "{id}");
     assert_eq!(comments[0].post_id, post);
     assert_eq!(comments[0].actor, r.author);
-    assert_eq!(comments[0].text, "first!");
+    assert_eq!(comments[0].text, r"first \#1 \(yay\)");
 }
 
 #[tokio::test]

@@ -41,9 +41,10 @@ async fn the_first_comment_is_posted_on_the_new_post_by_its_author() {
     assert_eq!(comments.len(), 1);
     assert_eq!(comments[0].post_id, posts[0].id);
     assert_eq!(comments[0].actor, s.fake.person_urn("acme"));
+    // Escaped little text, as the commentary.
     assert_eq!(
         comments[0].text,
-        "Link in comments: https://example.com/#x (v2)"
+        r"Link in comments: https://example.com/\#x \(v2\)"
     );
 }
 

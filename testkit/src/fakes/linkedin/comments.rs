@@ -1,5 +1,6 @@
 //! The Comments API: `POST /rest/socialActions/<url-encoded post urn>/comments` with
-//! `actor` and `message.text`, validated as LinkedIn does, recorded on success.
+//! `actor` and `message.text` (escaped "little text", at most 1250 characters once
+//! unescaped), validated as LinkedIn does, recorded on success.
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use serde_json::json;
 
 use super::auth;
 use super::errors;
+use super::posts::unescape_little_text;
 use super::state::{FakeComment, Shared};
 use super::videos::json_body;
 
@@ -54,7 +56,17 @@ pub(crate) async fn create(
         Some(text) if !text.trim().is_empty() => text,
         _ => return errors::invalid_input(422, "/message/text", "Field is required"),
     };
-    if text.chars().count() > MAX_COMMENT_CHARS {
+    let unescaped = match unescape_little_text(text) {
+        Ok(unescaped) => unescaped,
+        Err(at) => {
+            return errors::invalid_input(
+                422,
+                "/message/text",
+                &format!("Reserved character at byte {at} is not escaped"),
+            )
+        }
+    };
+    if unescaped.chars().count() > MAX_COMMENT_CHARS {
         return errors::invalid_input(
             422,
             "/message/text",

@@ -27,7 +27,8 @@
 //!   characters;
 //! - a comment (`POST /rest/socialActions/<encoded post urn>/comments`) needs an
 //!   encoded urn of an existing post, an `actor` the member may act as, `object` (when
-//!   given) equal to the post, and a `message.text` of 1–1250 characters; comments are
+//!   given) equal to the post, and an escaped little-text `message.text` of 1–1250
+//!   characters; comments are
 //!   kept ([`FakeLinkedIn::comments`]).
 //!
 //! A post answers 201 with an empty body and `x-restli-id: urn:li:share:<n>`.

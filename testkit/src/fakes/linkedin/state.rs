@@ -118,7 +118,7 @@ pub struct FakeComment {
     pub post_id: String,
     /// The `actor` of the request.
     pub actor: String,
-    /// `message.text` as received.
+    /// `message.text` as received (escaped little text).
     pub text: String,
 }
 
