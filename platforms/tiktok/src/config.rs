@@ -45,8 +45,13 @@ pub struct TikTokConfig {
     /// First wait between status polls, in milliseconds; it doubles up to four times
     /// this value.
     pub poll_interval_ms: u64,
-    /// Longest time to wait for a post to be published, in seconds.
+    /// Longest time to wait for a post to be published before answering, in seconds.
+    /// When TikTok is still processing the accepted upload then, the answer is
+    /// `"status": "PROCESSING"` and polling goes on in the background.
     pub poll_budget_secs: u64,
+    /// Longest time a background task goes on polling (and keeps hosted photo links
+    /// alive) after a `PROCESSING` answer, in seconds.
+    pub background_budget_secs: u64,
     /// Attempts in total for a step that is safe to repeat.
     pub max_attempts: u32,
     /// Wait before the first retry of a safe step, in milliseconds; it doubles.
@@ -68,6 +73,7 @@ impl Default for TikTokConfig {
             request_timeout_secs: 60,
             poll_interval_ms: 2000,
             poll_budget_secs: 120,
+            background_budget_secs: 3600,
             max_attempts: 4,
             initial_backoff_ms: 500,
             init_calls_per_minute: 6,
@@ -110,6 +116,7 @@ impl std::fmt::Debug for TikTokConfig {
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("poll_interval_ms", &self.poll_interval_ms)
             .field("poll_budget_secs", &self.poll_budget_secs)
+            .field("background_budget_secs", &self.background_budget_secs)
             .field("max_attempts", &self.max_attempts)
             .field("initial_backoff_ms", &self.initial_backoff_ms)
             .field("init_calls_per_minute", &self.init_calls_per_minute)
@@ -139,6 +146,7 @@ mod tests {
             serde_json::from_value(serde_json::json!({"poll_interval_ms": 5})).unwrap();
         assert_eq!(config.poll_interval_ms, 5);
         assert_eq!(config.poll_budget_secs, 120);
+        assert_eq!(config.background_budget_secs, 3600);
         assert_eq!(config.request_timeout_secs, 60);
         assert_eq!(config.max_attempts, 4);
         assert_eq!(config.initial_backoff_ms, 500);

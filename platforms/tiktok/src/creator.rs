@@ -1,6 +1,6 @@
 //! `creator_info/query` and the post settings that depend on it.
 
-use fanout_core::{FieldError, FormFields, PublishError};
+use fanout_core::{FieldError, PublishError};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -34,10 +34,10 @@ pub(crate) async fn query(api: &Api<'_>) -> Result<CreatorInfo, PublishError> {
     .await
 }
 
-/// The form's `privacy_level` when the creator may use it, else the creator's first
-/// option; a level outside the options fails naming the allowed ones.
+/// The form's `privacy_level` (`wanted`) when the creator may use it, else the
+/// creator's first option; a level outside the options fails naming the allowed ones.
 pub(crate) fn privacy_level(
-    fields: &FormFields,
+    wanted: Option<&str>,
     creator: &CreatorInfo,
 ) -> Result<String, PublishError> {
     let options = &creator.privacy_level_options;
@@ -47,7 +47,7 @@ pub(crate) fn privacy_level(
              in the TikTok app."
         )));
     };
-    match fields.get_trimmed("privacy_level") {
+    match wanted {
         None => Ok(first.clone()),
         Some(wanted) if options.iter().any(|o| o == wanted) => Ok(wanted.to_string()),
         Some(wanted) => Err(PublishError::rejected(format!(
@@ -64,15 +64,15 @@ pub(crate) fn field_error(err: FieldError) -> PublishError {
     PublishError::rejected(format!("{PLATFORM}: {err}."))
 }
 
-/// Adds boolean form field `name` to `info` when the form has it; `forced` is sent as
-/// `true` whatever the form says (the creator turned the feature off).
+/// Adds boolean option `name` to `info` when the form gave it (`value`); `forced` is
+/// sent as `true` whatever the form says (the creator turned the feature off).
 pub(crate) fn put_bool(
     info: &mut Map<String, Value>,
-    fields: &FormFields,
     name: &str,
+    value: Option<bool>,
     forced: bool,
-) -> Result<(), PublishError> {
-    match (forced, fields.bool(name).map_err(field_error)?) {
+) {
+    match (forced, value) {
         (true, _) => {
             info.insert(name.to_string(), Value::Bool(true));
         }
@@ -81,7 +81,6 @@ pub(crate) fn put_bool(
         }
         (false, None) => {}
     }
-    Ok(())
 }
 
 /// Counts characters and fails when `text` is longer than `max`.
@@ -110,36 +109,27 @@ mod tests {
     #[test]
     fn privacy_defaults_to_the_first_option_and_names_the_allowed_ones() {
         let c = creator(&["FOLLOWER_OF_CREATOR", "SELF_ONLY"]);
+        assert_eq!(privacy_level(None, &c).unwrap(), "FOLLOWER_OF_CREATOR");
+        assert_eq!(privacy_level(Some("SELF_ONLY"), &c).unwrap(), "SELF_ONLY");
         assert_eq!(
-            privacy_level(&FormFields::default(), &c).unwrap(),
-            "FOLLOWER_OF_CREATOR"
-        );
-        let f = FormFields::from_pairs([("privacy_level", "SELF_ONLY")]);
-        assert_eq!(privacy_level(&f, &c).unwrap(), "SELF_ONLY");
-        let f = FormFields::from_pairs([("privacy_level", "PUBLIC_TO_EVERYONE")]);
-        assert_eq!(
-            privacy_level(&f, &c).unwrap_err().message(),
+            privacy_level(Some("PUBLIC_TO_EVERYONE"), &c)
+                .unwrap_err()
+                .message(),
             "TikTok does not allow the privacy level \"PUBLIC_TO_EVERYONE\" for this account; \
              choose one of: FOLLOWER_OF_CREATOR, SELF_ONLY."
         );
-        assert!(privacy_level(&FormFields::default(), &creator(&[])).is_err());
+        assert!(privacy_level(None, &creator(&[])).is_err());
     }
 
     #[test]
     fn booleans_follow_the_form_unless_the_creator_forces_them() {
-        let f = FormFields::from_pairs([("disable_duet", "false"), ("disable_stitch", "nope")]);
         let mut info = Map::new();
-        put_bool(&mut info, &f, "disable_duet", false).unwrap();
-        put_bool(&mut info, &f, "disable_comment", true).unwrap();
-        put_bool(&mut info, &f, "is_aigc", false).unwrap();
+        put_bool(&mut info, "disable_duet", Some(false), false);
+        put_bool(&mut info, "disable_comment", Some(false), true);
+        put_bool(&mut info, "is_aigc", None, false);
         assert_eq!(
             Value::Object(info),
             serde_json::json!({"disable_duet": false, "disable_comment": true})
-        );
-        let err = put_bool(&mut Map::new(), &f, "disable_stitch", false).unwrap_err();
-        assert_eq!(
-            err.message(),
-            "TikTok: `disable_stitch` must be true or false, got \"nope\"."
         );
     }
 }

@@ -1,16 +1,42 @@
 //! fanout publisher for the TikTok Content Posting API (Direct Post).
 //!
-//! - Every publish starts with `creator_info/query`; the requested `privacy_level`
-//!   must be one the creator may use.
-//! - Videos go up with `FILE_UPLOAD`: `video/init`, then one `PUT` per chunk streamed
-//!   from the spooled file ([`ChunkPlan`]), then `status/fetch` until
-//!   `PUBLISH_COMPLETE`.
+//! - Every publish first checks the form's TikTok fields (below; a bad value fails
+//!   TikTok alone, before any call), then reads `creator_info/query`; the requested
+//!   `privacy_level` must be one the creator may use.
+//! - Videos go up with `FILE_UPLOAD`: `video/init` (drafts: `inbox/video/init`), then
+//!   one `PUT` per chunk streamed from the spooled file ([`ChunkPlan`]), then
+//!   `status/fetch` until `PUBLISH_COMPLETE` (drafts: `SEND_TO_USER_INBOX`).
 //! - Photos (JPEG or WebP, 1–35) are pulled by TikTok from the media host after
-//!   `content/init`; the links live until the status poll ends.
+//!   `content/init`; the links live until TikTok is done with them.
 //! - `init` calls are throttled per access token (6 a minute by default); refused calls
 //!   (429, 5xx, no connection) are retried, a photo post whose answer was lost is not.
+//! - When `poll_budget_secs` ends while TikTok still processes an accepted upload, the
+//!   answer is a success with `"status": "PROCESSING"`; TikTok publishes on its own,
+//!   and a detached task goes on polling for `background_budget_secs` (keeping the
+//!   photo links alive) and logs the outcome.
 //!
-//! Receipt: `{"publish_id": <publish id>, "status": "PUBLISH_SUCCESS"}`.
+//! ## Options (form fields) and where they go
+//!
+//! | Field | Accepted values | Sent as |
+//! |---|---|---|
+//! | `privacy_level` | `PUBLIC_TO_EVERYONE`, `MUTUAL_FOLLOW_FRIENDS`, `FOLLOWER_OF_CREATOR`, `SELF_ONLY`, and among the creator's `privacy_level_options`; default: the creator's first option | `post_info.privacy_level` (Direct Post only) |
+//! | `disable_comment` | true/false (forced true when the creator turned comments off) | `post_info.disable_comment` |
+//! | `disable_duet`, `disable_stitch` | true/false (forced likewise) | `post_info.disable_duet` / `disable_stitch` (video) |
+//! | `cover_timestamp` (or `video_cover_timestamp_ms`) | whole milliseconds | `post_info.video_cover_timestamp_ms` (video) |
+//! | `brand_content_toggle`, `brand_organic_toggle` | true/false; branded content cannot be `SELF_ONLY` | `post_info.brand_content_toggle` / `brand_organic_toggle` |
+//! | `is_aigc` | true/false | `post_info.is_aigc` (video) |
+//! | `auto_add_music` | true/false | `post_info.auto_add_music` (photos) |
+//! | `photo_cover_index` | 0 to photos − 1, default 0 | `source_info.photo_cover_index` (photos) |
+//! | `post_mode` / `tiktok_upload_to_draft` | `DIRECT_POST` or `MEDIA_UPLOAD` / true/false | a draft: video to `inbox/video/init` with `source_info` only; photos with `post_mode: MEDIA_UPLOAD` and only title and description |
+//! | `tiktok_first_comment` / `first_comment` | text | not sent: TikTok's API has no comment endpoint; the receipt gets a warning |
+//!
+//! `tiktok_title` / `tiktok_description` are applied by the engine before the
+//! publisher runs (the title is the video caption; photos have both).
+//!
+//! Receipt: `{"publish_id": <publish id>, "status": "PUBLISH_SUCCESS"}`
+//! (`"SEND_TO_USER_INBOX"` for a draft, `"PROCESSING"` past the poll budget), plus
+//! `"warnings": ["TikTok's API does not allow posting comments, …"]` when a first
+//! comment was asked for.
 #![forbid(unsafe_code)]
 
 mod chunks;
@@ -18,6 +44,7 @@ mod client;
 mod config;
 mod creator;
 mod errors;
+mod options;
 mod photos;
 mod publisher;
 mod status;

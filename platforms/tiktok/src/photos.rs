@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 use crate::client::Api;
 use crate::creator::{self, CreatorInfo};
 use crate::errors::PLATFORM;
+use crate::options::Options;
 use crate::status::{self, Polling};
 
 /// Longest photo post title TikTok accepts, in characters.
@@ -28,12 +29,14 @@ struct ContentInit {
 
 /// Publishes `files` as one Direct Post photo post.
 ///
-/// The hosted links stay alive until the status poll ends: TikTok may pull late.
+/// The hosted links stay alive until TikTok is done with the post (in a background task
+/// when the answer is `PROCESSING`): TikTok may pull late.
 pub(crate) async fn publish_photos(
     api: &Api<'_>,
     polling: Polling,
     media_host: &dyn MediaHost,
     post: &Post,
+    options: &Options,
     creator: &CreatorInfo,
     files: &[Arc<MediaFile>],
 ) -> Result<Receipt, PublishError> {
@@ -51,11 +54,7 @@ pub(crate) async fn publish_photos(
             files.len()
         )));
     }
-    let cover = post
-        .fields
-        .u64("photo_cover_index")
-        .map_err(creator::field_error)?
-        .unwrap_or(0);
+    let cover = options.photo_cover_index.unwrap_or(0);
     if cover >= files.len() as u64 {
         return Err(PublishError::rejected(format!(
             "{PLATFORM}: `photo_cover_index` must name one of the {} photos (0 to {}), got {cover}.",
@@ -63,7 +62,7 @@ pub(crate) async fn publish_photos(
             files.len() - 1
         )));
     }
-    let post_info = post_info(post, title, description, creator)?;
+    let post_info = post_info(title, description, options, creator)?;
     let mut hosted: Vec<HostedMedia> = Vec::with_capacity(files.len());
     for file in files {
         hosted.push(media_host.host(Arc::clone(file)).await?);
@@ -71,7 +70,7 @@ pub(crate) async fn publish_photos(
     let urls: Vec<&str> = hosted.iter().map(|h| h.url().as_str()).collect();
     let body = json!({
         "media_type": "PHOTO",
-        "post_mode": "DIRECT_POST",
+        "post_mode": if options.draft { "MEDIA_UPLOAD" } else { "DIRECT_POST" },
         "post_info": post_info,
         "source_info": {
             "source": "PULL_FROM_URL",
@@ -88,40 +87,47 @@ pub(crate) async fn publish_photos(
             Idempotence::Publishing,
         )
         .await?;
-    let receipt = status::wait_until_published(api, &init.publish_id, polling).await;
-    drop(hosted);
-    receipt
+    // The links live until TikTok has pulled (in the background past the budget).
+    status::finish(api, &init.publish_id, polling, hosted).await
 }
 
-/// `post_info` of a photo post.
+/// `post_info` of a photo post: title and description only for a draft, every setting
+/// for a Direct Post.
 fn post_info(
-    post: &Post,
     title: &str,
     description: &str,
+    options: &Options,
     creator: &CreatorInfo,
 ) -> Result<Value, PublishError> {
-    let fields = &post.fields;
     let mut info = Map::new();
     info.insert("title".into(), Value::from(title));
     if !description.is_empty() {
         info.insert("description".into(), Value::from(description));
     }
-    info.insert(
-        "privacy_level".into(),
-        Value::from(creator::privacy_level(fields, creator)?),
+    if options.draft {
+        return Ok(Value::Object(info));
+    }
+    let privacy = creator::privacy_level(options.privacy_level.as_deref(), creator)?;
+    options.check_branded_privacy(Some(&privacy))?;
+    info.insert("privacy_level".into(), Value::from(privacy));
+    creator::put_bool(
+        &mut info,
+        "disable_comment",
+        options.disable_comment,
+        creator.comment_disabled,
+    );
+    creator::put_bool(&mut info, "auto_add_music", options.auto_add_music, false);
+    creator::put_bool(
+        &mut info,
+        "brand_content_toggle",
+        options.brand_content_toggle,
+        false,
     );
     creator::put_bool(
         &mut info,
-        fields,
-        "disable_comment",
-        creator.comment_disabled,
-    )?;
-    for name in [
-        "auto_add_music",
-        "brand_content_toggle",
         "brand_organic_toggle",
-    ] {
-        creator::put_bool(&mut info, fields, name, false)?;
-    }
+        options.brand_organic_toggle,
+        false,
+    );
     Ok(Value::Object(info))
 }

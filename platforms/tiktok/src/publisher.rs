@@ -11,6 +11,7 @@ use crate::client::Api;
 use crate::config::TikTokConfig;
 use crate::creator;
 use crate::errors::PLATFORM;
+use crate::options::{Options, FIRST_COMMENT_WARNING};
 use crate::photos::{self, MAX_PHOTOS, MAX_PHOTO_DESCRIPTION_CHARS};
 use crate::status::Polling;
 use crate::video::{self, MAX_VIDEO_TITLE_CHARS};
@@ -22,17 +23,18 @@ pub const MAX_PHOTO_BYTES: u64 = 20 * 1024 * 1024;
 
 /// Publishes Direct Post videos and photo posts to TikTok.
 ///
-/// Every publish first reads `creator_info/query`: the form's `privacy_level` must be
-/// one of the creator's `privacy_level_options` (the first option when absent). Form
-/// fields read: `privacy_level`, `disable_comment`, `disable_duet`, `disable_stitch`,
-/// `video_cover_timestamp_ms`, `brand_content_toggle`, `brand_organic_toggle`,
-/// `is_aigc` (video), `auto_add_music` and `photo_cover_index` (photos).
+/// The form's TikTok fields are checked first (see the crate docs for each and where
+/// it goes); then every publish reads `creator_info/query`: the form's `privacy_level`
+/// must be one of the creator's `privacy_level_options` (the first option when
+/// absent).
 ///
 /// Titles: up to 2200 characters for a video (the caption), 90 for photos (whose
 /// description may have 4000); `max_title_chars` in the capabilities is the video
 /// limit, the photo limit is checked before any call.
 ///
-/// Receipt: `{"publish_id": <TikTok's publish id>, "status": "PUBLISH_SUCCESS"}`.
+/// Receipt: `{"publish_id": <TikTok's publish id>, "status": "PUBLISH_SUCCESS"}`
+/// (`"SEND_TO_USER_INBOX"` for a draft, `"PROCESSING"` when the poll budget ended
+/// first), plus `"warnings": [<sentence>]` when a first comment was asked for.
 ///
 /// ```
 /// use fanout_core::Publisher;
@@ -80,7 +82,7 @@ impl TikTokPublisher {
             token: connection.access_token(),
             timeout: Duration::from_secs(self.config.request_timeout_secs.max(1)),
             retry: self.config.retry_policy(),
-            init_throttle: &self.init_throttle,
+            init_throttle: Some(&self.init_throttle),
             throttle_wait: Duration::from_secs(self.config.throttle_max_wait_secs),
         }
     }
@@ -89,6 +91,7 @@ impl TikTokPublisher {
         Polling {
             interval: Duration::from_millis(self.config.poll_interval_ms.max(1)),
             budget: Duration::from_secs(self.config.poll_budget_secs),
+            background_budget: Duration::from_secs(self.config.background_budget_secs),
         }
     }
 }
@@ -122,15 +125,18 @@ impl Publisher for TikTokPublisher {
     }
 
     async fn publish(&self, ctx: PublishContext<'_>) -> Result<Receipt, PublishError> {
+        // Every option is checked before any call.
+        let options = Options::parse(&ctx.post.fields)?;
         let api = self.api(ctx.connection);
         let creator = creator::query(&api).await?;
-        match &ctx.post.media {
+        let receipt = match &ctx.post.media {
             PostMedia::Video(file) => {
                 video::publish_video(
                     &api,
                     self.polling(),
                     self.config.chunk_size_bytes,
                     ctx.post,
+                    &options,
                     &creator,
                     file,
                 )
@@ -142,11 +148,17 @@ impl Publisher for TikTokPublisher {
                     self.polling(),
                     ctx.media_host,
                     ctx.post,
+                    &options,
                     &creator,
                     files,
                 )
                 .await
             }
-        }
+        }?;
+        Ok(match options.first_comment {
+            // TikTok's Content Posting API has no comment endpoint.
+            Some(_) => receipt.with("warnings", vec![FIRST_COMMENT_WARNING]),
+            None => receipt,
+        })
     }
 }

@@ -7,15 +7,17 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::client::Api;
-use crate::errors::{self, PLATFORM};
+use crate::errors;
 
 /// How long to wait between status polls.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Polling {
     /// First wait; doubles up to four times this.
     pub(crate) interval: Duration,
-    /// Longest total wait.
+    /// Longest total wait before answering.
     pub(crate) budget: Duration,
+    /// Longest further wait, in a background task, once the answer said `PROCESSING`.
+    pub(crate) background_budget: Duration,
 }
 
 /// `data` of a status fetch.
@@ -43,23 +45,27 @@ pub(crate) async fn fetch(api: &Api<'_>, publish_id: &str) -> Result<PostStatus,
     .await
 }
 
-/// Polls until the post is published (`PUBLISH_COMPLETE`), failed, or out of budget.
+/// Polls until the post is published (`PUBLISH_COMPLETE`), sent to the inbox (a
+/// draft) or failed; `Ok(None)` when the budget ended while TikTok still processes it.
 ///
 /// Receipt: `{"publish_id", "status": "PUBLISH_SUCCESS"}` (or `"SEND_TO_USER_INBOX"`
 /// for a draft).
 pub(crate) async fn wait_until_published(
     api: &Api<'_>,
     publish_id: &str,
-    polling: Polling,
-) -> Result<Receipt, PublishError> {
+    interval: Duration,
+    budget: Duration,
+) -> Result<Option<Receipt>, PublishError> {
     let started = Instant::now();
-    let mut wait = polling.interval;
+    let mut wait = interval;
     loop {
         let status = fetch(api, publish_id).await?;
         let done = |status: &str| {
-            Ok(Receipt::new()
-                .with("publish_id", publish_id)
-                .with("status", status))
+            Ok(Some(
+                Receipt::new()
+                    .with("publish_id", publish_id)
+                    .with("status", status),
+            ))
         };
         match status.status.as_str() {
             "PUBLISH_COMPLETE" => return done("PUBLISH_SUCCESS"),
@@ -77,12 +83,63 @@ pub(crate) async fn wait_until_published(
                 );
             }
         }
-        if started.elapsed() + wait > polling.budget {
-            return Err(PublishError::timed_out(PLATFORM, polling.budget));
+        if started.elapsed() + wait > budget {
+            return Ok(None);
         }
         tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(polling.interval * 4);
+        wait = (wait * 2).min(interval * 4);
     }
+}
+
+/// Waits for the post within `polling.budget`. When TikTok is still processing the
+/// accepted upload at the end, answers `{"publish_id", "status": "PROCESSING"}` at once
+/// (TikTok publishes on its own; posting again would duplicate it) and goes on polling
+/// in a detached task for `polling.background_budget`, keeping `keep_alive` (the
+/// hosted photo links TikTok may still pull) until then, and logging the outcome.
+pub(crate) async fn finish<K: Send + 'static>(
+    api: &Api<'_>,
+    publish_id: &str,
+    polling: Polling,
+    keep_alive: K,
+) -> Result<Receipt, PublishError> {
+    if let Some(receipt) =
+        wait_until_published(api, publish_id, polling.interval, polling.budget).await?
+    {
+        return Ok(receipt);
+    }
+    tracing::info!(
+        publish_id,
+        "tiktok is still processing the post; answering PROCESSING and polling on in the \
+         background"
+    );
+    let detached = api.detach();
+    let id = publish_id.to_string();
+    tokio::spawn(async move {
+        let api = detached.api();
+        let outcome =
+            wait_until_published(&api, &id, polling.interval, polling.background_budget).await;
+        drop(keep_alive);
+        match outcome {
+            Ok(Some(receipt)) => tracing::info!(
+                publish_id = %id,
+                status = ?receipt.get("status"),
+                "tiktok finished processing the post"
+            ),
+            Ok(None) => tracing::warn!(
+                publish_id = %id,
+                budget_secs = polling.background_budget.as_secs(),
+                "tiktok was still processing the post when the background budget ended"
+            ),
+            Err(error) => tracing::warn!(
+                publish_id = %id,
+                %error,
+                "tiktok did not publish the post after processing"
+            ),
+        }
+    });
+    Ok(Receipt::new()
+        .with("publish_id", publish_id)
+        .with("status", "PROCESSING"))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use crate::chunks::ChunkPlan;
 use crate::client::Api;
 use crate::creator::{self, CreatorInfo};
 use crate::errors::{self, PLATFORM};
+use crate::options::Options;
 use crate::status::{self, Polling};
 
 /// Longest video title (the caption) TikTok accepts, in characters.
@@ -29,37 +30,44 @@ struct VideoInit {
     upload_url: Option<String>,
 }
 
-/// Publishes `file` as a Direct Post video.
+/// Publishes `file` as a Direct Post video, or uploads it to the creator's inbox as a
+/// draft (`options.draft`: `inbox/video/init`, `source_info` only).
 pub(crate) async fn publish_video(
     api: &Api<'_>,
     polling: Polling,
     preferred_chunk: u64,
     post: &Post,
+    options: &Options,
     creator: &CreatorInfo,
     file: &Arc<MediaFile>,
 ) -> Result<Receipt, PublishError> {
-    let title = post.title.trim();
-    creator::check_len("video titles are", title, MAX_VIDEO_TITLE_CHARS)?;
-    let post_info = post_info(post, title, creator)?;
     let plan = ChunkPlan::new(file.len(), preferred_chunk);
-    let body = json!({
-        "post_info": post_info,
-        "source_info": {
-            "source": "FILE_UPLOAD",
-            "video_size": plan.video_size,
-            "chunk_size": plan.chunk_size,
-            "total_chunk_count": plan.total_chunk_count,
-        },
+    let source_info = json!({
+        "source": "FILE_UPLOAD",
+        "video_size": plan.video_size,
+        "chunk_size": plan.chunk_size,
+        "total_chunk_count": plan.total_chunk_count,
     });
+    let (path, body) = if options.draft {
+        (
+            "v2/post/publish/inbox/video/init/",
+            json!({ "source_info": source_info }),
+        )
+    } else {
+        let title = post.title.trim();
+        creator::check_len("video titles are", title, MAX_VIDEO_TITLE_CHARS)?;
+        (
+            "v2/post/publish/video/init/",
+            json!({
+                "post_info": post_info(title, options, creator)?,
+                "source_info": source_info,
+            }),
+        )
+    };
     // Nothing is published before every byte is uploaded, so an init whose answer was
     // lost is safe to repeat: the orphaned upload never completes.
     let init: VideoInit = api
-        .init(
-            "v2/post/publish/video/init/",
-            &body,
-            "the video upload start",
-            Idempotence::Safe,
-        )
+        .init(path, &body, "the video upload start", Idempotence::Safe)
         .await?;
     let upload_url = init
         .upload_url
@@ -70,35 +78,51 @@ pub(crate) async fn publish_video(
     for index in 0..plan.total_chunk_count {
         send_chunk(api, &upload_url, file, &plan, index, &init.publish_id).await?;
     }
-    status::wait_until_published(api, &init.publish_id, polling).await
+    status::finish(api, &init.publish_id, polling, ()).await
 }
 
-/// `post_info` of a video post from the title, the form and the creator's settings.
-fn post_info(post: &Post, title: &str, creator: &CreatorInfo) -> Result<Value, PublishError> {
-    let fields = &post.fields;
+/// `post_info` of a Direct Post video from the title, the options and the creator's
+/// settings.
+fn post_info(title: &str, options: &Options, creator: &CreatorInfo) -> Result<Value, PublishError> {
+    let privacy = creator::privacy_level(options.privacy_level.as_deref(), creator)?;
+    options.check_branded_privacy(Some(&privacy))?;
     let mut info = Map::new();
     info.insert("title".into(), Value::from(title));
-    info.insert(
-        "privacy_level".into(),
-        Value::from(creator::privacy_level(fields, creator)?),
+    info.insert("privacy_level".into(), Value::from(privacy));
+    creator::put_bool(
+        &mut info,
+        "disable_comment",
+        options.disable_comment,
+        creator.comment_disabled,
     );
     creator::put_bool(
         &mut info,
-        fields,
-        "disable_comment",
-        creator.comment_disabled,
-    )?;
-    creator::put_bool(&mut info, fields, "disable_duet", creator.duet_disabled)?;
-    creator::put_bool(&mut info, fields, "disable_stitch", creator.stitch_disabled)?;
-    if let Some(ms) = fields
-        .u64("video_cover_timestamp_ms")
-        .map_err(creator::field_error)?
-    {
+        "disable_duet",
+        options.disable_duet,
+        creator.duet_disabled,
+    );
+    creator::put_bool(
+        &mut info,
+        "disable_stitch",
+        options.disable_stitch,
+        creator.stitch_disabled,
+    );
+    if let Some(ms) = options.cover_timestamp_ms {
         info.insert("video_cover_timestamp_ms".into(), Value::from(ms));
     }
-    for name in ["brand_content_toggle", "brand_organic_toggle", "is_aigc"] {
-        creator::put_bool(&mut info, fields, name, false)?;
-    }
+    creator::put_bool(
+        &mut info,
+        "brand_content_toggle",
+        options.brand_content_toggle,
+        false,
+    );
+    creator::put_bool(
+        &mut info,
+        "brand_organic_toggle",
+        options.brand_organic_toggle,
+        false,
+    );
+    creator::put_bool(&mut info, "is_aigc", options.is_aigc, false);
     Ok(Value::Object(info))
 }
 
@@ -189,46 +213,46 @@ async fn put_chunk(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fanout_core::{FormFields, PostMedia};
+    use fanout_core::FormFields;
 
-    async fn post(fields: FormFields) -> (tempfile::TempDir, Post) {
-        let dir = tempfile::tempdir().unwrap();
-        let file = MediaFile::from_bytes(dir.path(), vec![0u8; 10], None)
-            .await
-            .unwrap();
-        let post = Post {
-            title: "t".into(),
-            description: None,
-            media: PostMedia::Video(Arc::new(file)),
-            fields,
-        };
-        (dir, post)
-    }
-
-    #[tokio::test]
-    async fn post_info_carries_the_forms_settings() {
+    #[test]
+    fn post_info_carries_the_forms_settings() {
         let creator = CreatorInfo {
             privacy_level_options: vec!["SELF_ONLY".into(), "PUBLIC_TO_EVERYONE".into()],
             stitch_disabled: true,
             ..CreatorInfo::default()
         };
-        let (_dir, post) = post(FormFields::from_pairs([
+        let options = Options::parse(&FormFields::from_pairs([
             ("privacy_level", "PUBLIC_TO_EVERYONE"),
             ("disable_comment", "true"),
-            ("video_cover_timestamp_ms", "1500"),
+            ("cover_timestamp", "1500"),
             ("is_aigc", "1"),
+            ("brand_content_toggle", "true"),
         ]))
-        .await;
+        .unwrap();
         assert_eq!(
-            post_info(&post, "hello", &creator).unwrap(),
+            post_info("hello", &options, &creator).unwrap(),
             json!({
                 "title": "hello",
                 "privacy_level": "PUBLIC_TO_EVERYONE",
                 "disable_comment": true,
                 "disable_stitch": true,
                 "video_cover_timestamp_ms": 1500,
+                "brand_content_toggle": true,
                 "is_aigc": true,
             })
         );
+    }
+
+    #[test]
+    fn branded_content_cannot_default_to_private() {
+        let creator = CreatorInfo {
+            privacy_level_options: vec!["SELF_ONLY".into()],
+            ..CreatorInfo::default()
+        };
+        let options =
+            Options::parse(&FormFields::from_pairs([("brand_content_toggle", "true")])).unwrap();
+        let err = post_info("hello", &options, &creator).unwrap_err();
+        assert!(err.message().contains("`brand_content_toggle`"), "{err}");
     }
 }

@@ -433,3 +433,114 @@ async fn pull_from_url_video_is_unverified() {
         .await;
     assert_eq!((status, code(&body)), (403, "url_ownership_unverified"));
 }
+
+#[tokio::test]
+async fn branded_content_cannot_be_private_and_options_are_typed() {
+    let r = raw().await;
+    let source = json!({"source": "FILE_UPLOAD", "video_size": 10, "chunk_size": 10,
+                        "total_chunk_count": 1});
+    let (status, body) = r
+        .post(
+            "v2/post/publish/video/init/",
+            json!({"post_info": {"privacy_level": "SELF_ONLY", "brand_content_toggle": true},
+                   "source_info": source}),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (400, "invalid_params"));
+    assert_eq!(
+        body["error"]["message"],
+        "Branded content (brand_content_toggle) cannot be posted with privacy_level SELF_ONLY."
+    );
+    for (name, value) in [
+        ("video_cover_timestamp_ms", json!("1500")),
+        ("is_aigc", json!("true")),
+        ("disable_duet", json!(1)),
+    ] {
+        let (status, body) = r
+            .post(
+                "v2/post/publish/video/init/",
+                json!({"post_info": {"privacy_level": "SELF_ONLY", name: value},
+                       "source_info": source}),
+            )
+            .await;
+        assert_eq!((status, code(&body)), (400, "invalid_params"), "{name}");
+        assert_eq!(
+            body["error"]["message"],
+            format!("post_info.{name} has the wrong type."),
+        );
+    }
+    assert!(r.fake.init_requests().is_empty());
+    // The same toggle with a public level is accepted and its body kept.
+    let accepted = json!({"post_info": {"privacy_level": "PUBLIC_TO_EVERYONE",
+                                        "brand_content_toggle": true},
+                          "source_info": source});
+    let (status, _) = r
+        .post("v2/post/publish/video/init/", accepted.clone())
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(r.fake.init_requests(), vec![accepted]);
+}
+
+#[tokio::test]
+async fn inbox_drafts_are_recorded_as_drafts_not_posts() {
+    let r = raw().await;
+    let bytes = mp4_bytes(1000);
+    let (status, body) = r
+        .post(
+            "v2/post/publish/inbox/video/init/",
+            json!({"source_info": {"source": "FILE_UPLOAD", "video_size": 1000,
+                                   "chunk_size": 1000, "total_chunk_count": 1}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let url = body["data"]["upload_url"].as_str().unwrap().to_string();
+    let publish_id = body["data"]["publish_id"].as_str().unwrap().to_string();
+    let response = put(&r, &url, "bytes 0-999/1000", bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(
+        r.status(&publish_id).await["data"]["status"],
+        "PROCESSING_UPLOAD"
+    );
+    assert_eq!(
+        r.status(&publish_id).await["data"]["status"],
+        "SEND_TO_USER_INBOX"
+    );
+    assert!(r.fake.published().is_empty());
+    let drafts = r.fake.drafts();
+    assert_eq!(drafts.len(), 1);
+    assert_eq!(drafts[0].id, publish_id);
+    assert_eq!(drafts[0].account, "raw");
+    assert_eq!(drafts[0].media[0].size, 1000);
+}
+
+#[tokio::test]
+async fn a_processing_delay_keeps_the_post_processing() {
+    let r = raw().await;
+    r.fake.set_processing_delay(Duration::from_millis(300));
+    let (_, body) = r.init(1000, 1000, 1).await;
+    let url = body["data"]["upload_url"].as_str().unwrap().to_string();
+    let publish_id = body["data"]["publish_id"].as_str().unwrap().to_string();
+    let response = put(&r, &url, "bytes 0-999/1000", mp4_bytes(1000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    for _ in 0..3 {
+        assert_eq!(
+            r.status(&publish_id).await["data"]["status"],
+            "PROCESSING_UPLOAD"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(
+        r.status(&publish_id).await["data"]["status"],
+        "PROCESSING_UPLOAD"
+    );
+    assert_eq!(
+        r.status(&publish_id).await["data"]["status"],
+        "PUBLISH_COMPLETE"
+    );
+}

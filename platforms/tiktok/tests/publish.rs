@@ -457,7 +457,9 @@ async fn the_init_quota_is_kept_per_token_before_any_call() {
 }
 
 #[tokio::test]
-async fn a_post_that_never_finishes_times_out_within_the_budget() {
+async fn a_post_that_never_finishes_within_the_budget_answers_processing() {
+    // Changed in issue 3: past the budget the answer is a success saying PROCESSING,
+    // never an error inviting the client to post again.
     let s = setup().await;
     s.fake.inject(
         Fault::respond(
@@ -467,20 +469,30 @@ async fn a_post_that_never_finishes_times_out_within_the_budget() {
         )
         .always(),
     );
-    let publisher = publisher_with(&s.fake, |c| c.poll_budget_secs = 1);
+    let publisher = publisher_with(&s.fake, |c| {
+        c.poll_budget_secs = 1;
+        c.background_budget_secs = 0;
+    });
     let post = post(
         PostMedia::Video(spooled_mp4(s.dir.path(), 10_000).await),
         &[],
     );
-    let err = publish(&s, &publisher, &post, &s.fake.connection("oz"))
+    let started = std::time::Instant::now();
+    let receipt = publish(&s, &publisher, &post, &s.fake.connection("oz"))
         .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TimedOut);
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    let id = receipt
+        .get("publish_id")
+        .and_then(|v| v.as_str())
+        .unwrap()
+        .to_string();
+    assert!(id.starts_with("v_pub_file~"), "{id}");
     assert_eq!(
-        err.message(),
-        "TikTok did not answer within 1 second; the post may still appear. Check the account \
-         before uploading again."
+        serde_json::Value::Object(receipt.into_fields()),
+        json!({"publish_id": id, "status": "PROCESSING"})
     );
+    assert_eq!(s.fake.init_calls(), 1);
 }
 
 #[tokio::test]

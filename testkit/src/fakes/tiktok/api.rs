@@ -176,6 +176,12 @@ fn check_post_info(
             )));
         }
     }
+    let branded = info.get("brand_content_toggle") == Some(&Value::Bool(true));
+    if branded && info.get("privacy_level").and_then(Value::as_str) == Some("SELF_ONLY") {
+        return Err(errors::invalid_params(
+            "Branded content (brand_content_toggle) cannot be posted with privacy_level SELF_ONLY.",
+        ));
+    }
     match info.get("privacy_level").and_then(Value::as_str) {
         None if privacy_required => Err(errors::invalid_params(
             "post_info.privacy_level is required.",
@@ -334,6 +340,7 @@ fn start_upload(
     let count = u64_field(source, "total_chunk_count")?;
     check_chunks(video_size, chunk_size, count).map_err(|m| errors::invalid_params(&m))?;
     let publish_id = new_publish_id("file");
+    shared.lock().init_bodies.push(Value::Object(map.clone()));
     let upload_id = random_hex(12);
     let token = random_hex(16);
     let mut upload_url = shared.root.clone();
@@ -438,6 +445,7 @@ fn start_photos(
         ));
     }
     let publish_id = new_publish_id("url");
+    shared.lock().init_bodies.push(Value::Object(map.clone()));
     shared.lock().posts.insert(
         publish_id.clone(),
         PostState {
@@ -492,12 +500,14 @@ pub(crate) async fn status_fetch(
     let status = match post.phase.clone() {
         Phase::Uploading => processing.to_string(),
         Phase::Downloading => processing.to_string(),
-        Phase::Processing => {
-            post.phase = if post.draft {
-                Phase::Inbox
-            } else {
-                Phase::Complete
-            };
+        Phase::Processing(ready_at) => {
+            if std::time::Instant::now() >= ready_at {
+                post.phase = if post.draft {
+                    Phase::Inbox
+                } else {
+                    Phase::Complete
+                };
+            }
             processing.to_string()
         }
         Phase::Complete => {

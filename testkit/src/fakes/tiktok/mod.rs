@@ -18,9 +18,17 @@
 //! photos pulled in the background, JPEG or WebP only (sniffed), ≤ 35, title ≤ 90.
 //! Errors use TikTok's `{"data": {}, "error": {"code", "message", "log_id"}}` body.
 //!
+//! Branded content (`brand_content_toggle: true`) with `privacy_level: SELF_ONLY` is
+//! refused with `invalid_params`, as TikTok does.
+//!
 //! Life cycle: a post reads `PROCESSING_UPLOAD` (`PROCESSING_DOWNLOAD` for photos)
-//! until its media is complete and at least once after, then `PUBLISH_COMPLETE`. It is
-//! recorded in the log once, when its media is complete (drafts never are).
+//! until its media is complete and at least once after (and, with
+//! [`FakeTikTok::set_processing_delay`], until that delay has passed), then
+//! `PUBLISH_COMPLETE` (`SEND_TO_USER_INBOX` for drafts). It is recorded once, when its
+//! media is complete: in the published log, or in [`FakeTikTok::drafts`] for a draft.
+//! Every accepted `init` body is kept ([`FakeTikTok::init_requests`]).
+//!
+//! TikTok's Content Posting API has no comment endpoint, so neither has the fake.
 
 // Helpers hand ready-made error responses back to their handler.
 #![allow(clippy::result_large_err)]
@@ -118,6 +126,31 @@ impl FakeTikTok {
     /// How many chunk `PUT`s reached the upload handler.
     pub fn chunk_requests(&self) -> u64 {
         self.shared.lock().chunk_requests
+    }
+
+    /// Keeps every post in processing (`PROCESSING_UPLOAD` / `PROCESSING_DOWNLOAD`) for
+    /// `delay` after its media is complete (default: none; one more status read).
+    pub fn set_processing_delay(&self, delay: std::time::Duration) {
+        self.shared.lock().processing_delay = delay;
+    }
+
+    /// Makes TikTok wait `delay` after `content/init` before pulling the photos (default:
+    /// none), so a test can prove the links stay alive after the publisher returned.
+    pub fn set_pull_delay(&self, delay: std::time::Duration) {
+        self.shared.lock().pull_delay = delay;
+    }
+
+    /// The JSON bodies of the accepted `init` calls (video, inbox, content), in order:
+    /// where each option arrived (`post_info`, `source_info`, `post_mode`).
+    pub fn init_requests(&self) -> Vec<Value> {
+        self.shared.lock().init_bodies.clone()
+    }
+
+    /// Drafts whose media is complete (`MEDIA_UPLOAD` photos, inbox videos): recorded
+    /// like published posts, `options` being the `post_info` received (`{}` for inbox
+    /// videos). They never appear in [`FakePlatform::published`].
+    pub fn drafts(&self) -> Vec<PublishedPost> {
+        self.shared.drafts.all()
     }
 
     /// The fault switchboard (shared with the server).

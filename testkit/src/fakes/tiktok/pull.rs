@@ -15,6 +15,10 @@ const MAX_PHOTO_BYTES: u64 = 20 * 1024 * 1024;
 /// Pulls every photo of `publish_id` in order; the post fails with TikTok's
 /// `fail_reason` on the first problem, else is recorded and moves on to processing.
 pub(crate) async fn pull_photos(shared: Arc<Shared>, publish_id: String, urls: Vec<Url>) {
+    let delay = shared.lock().pull_delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let mut media = Vec::with_capacity(urls.len());
     for url in urls {
         match pull(&shared, &publish_id, url).await {
@@ -26,8 +30,9 @@ pub(crate) async fn pull_photos(shared: Arc<Shared>, publish_id: String, urls: V
         }
     }
     let mut inner = shared.lock();
+    let ready_at = std::time::Instant::now() + inner.processing_delay;
     if let Some(post) = inner.posts.get_mut(&publish_id) {
-        post.phase = Phase::Processing;
+        post.phase = Phase::Processing(ready_at);
         shared.record(&publish_id, post, media);
     }
 }

@@ -51,8 +51,9 @@ pub(crate) enum Phase {
     Uploading,
     /// TikTok pulling photos (`PROCESSING_DOWNLOAD`).
     Downloading,
-    /// Media complete; the next status read still says processing, then finishes.
-    Processing,
+    /// Media complete; status reads say processing until this instant has passed and
+    /// one more read was answered, then the post finishes.
+    Processing(std::time::Instant),
     /// Published (`PUBLISH_COMPLETE`).
     Complete,
     /// A draft sent to the creator's inbox (`SEND_TO_USER_INBOX`).
@@ -97,6 +98,12 @@ pub(crate) struct Inner {
     pub(crate) init_calls: u64,
     /// Count of chunk `PUT`s that reached the handler.
     pub(crate) chunk_requests: u64,
+    /// The accepted `init` bodies, in order.
+    pub(crate) init_bodies: Vec<Value>,
+    /// How long a post stays in processing once its media is complete.
+    pub(crate) processing_delay: std::time::Duration,
+    /// How long TikTok waits before pulling photos.
+    pub(crate) pull_delay: std::time::Duration,
 }
 
 /// Shared by every handler.
@@ -106,6 +113,8 @@ pub(crate) struct Shared {
     pub(crate) faults: Faults,
     /// Published posts.
     pub(crate) log: PublishLog,
+    /// Drafts sent to the creator's inbox (never published).
+    pub(crate) drafts: PublishLog,
     /// `http://127.0.0.1:<port>/`.
     pub(crate) root: url::Url,
     /// Pulls photo URLs.
@@ -118,6 +127,7 @@ impl Shared {
         Self {
             faults: Faults::default(),
             log: PublishLog::default(),
+            drafts: PublishLog::default(),
             root,
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(30))
@@ -130,6 +140,9 @@ impl Shared {
                 privacy_options: ALL_PRIVACY_LEVELS.iter().map(|s| s.to_string()).collect(),
                 init_calls: 0,
                 chunk_requests: 0,
+                init_bodies: Vec::new(),
+                processing_delay: std::time::Duration::ZERO,
+                pull_delay: std::time::Duration::ZERO,
             }),
         }
     }
@@ -139,12 +152,11 @@ impl Shared {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records a finished post in the log (drafts are not published).
+    /// Records a post whose media is complete: in the published log, or in the drafts
+    /// log for a draft (drafts are never published).
     pub(crate) fn record(&self, publish_id: &str, post: &PostState, media: Vec<ReceivedMedia>) {
-        if post.draft {
-            return;
-        }
-        self.log.push(crate::record::PublishedPost {
+        let log = if post.draft { &self.drafts } else { &self.log };
+        log.push(crate::record::PublishedPost {
             id: publish_id.to_string(),
             account: post.account.name.clone(),
             caption: post.title.clone(),

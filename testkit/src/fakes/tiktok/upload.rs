@@ -192,6 +192,7 @@ pub(crate) async fn receive(
     streaming.before = None;
     let complete = last + 1 == total;
     let mut inner = shared.lock();
+    let processing_delay = inner.processing_delay;
     let Some(post) = inner.posts.get_mut(&publish_id) else {
         return unknown();
     };
@@ -205,7 +206,7 @@ pub(crate) async fn receive(
         return StatusCode::PARTIAL_CONTENT.into_response();
     }
     if looks_like_video(&head) {
-        post.phase = Phase::Processing;
+        post.phase = Phase::Processing(std::time::Instant::now() + processing_delay);
         let media: ReceivedMedia = hasher.finish();
         shared.record(&publish_id, post, vec![media]);
     } else {
