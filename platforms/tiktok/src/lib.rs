@@ -27,7 +27,7 @@
 //! | `is_aigc` | true/false | `post_info.is_aigc` (video) |
 //! | `auto_add_music` | true/false | `post_info.auto_add_music` (photos) |
 //! | `photo_cover_index` | 0 to photos − 1, default 0 | `source_info.photo_cover_index` (photos) |
-//! | `post_mode` / `tiktok_upload_to_draft` | `DIRECT_POST` or `MEDIA_UPLOAD` / true/false | a draft: video to `inbox/video/init` with `source_info` only; photos with `post_mode: MEDIA_UPLOAD` and only title and description |
+//! | `post_mode` / `tiktok_upload_to_draft` (aliases `upload_to_draft`, `is_draft`) | `DIRECT_POST` or `MEDIA_UPLOAD` / true/false | a draft: video to `inbox/video/init` with `source_info` only; photos with `post_mode: MEDIA_UPLOAD` and only title and description |
 //! | `tiktok_first_comment` / `first_comment` | text | not sent: TikTok's API has no comment endpoint; the receipt gets a warning |
 //!
 //! `tiktok_title` / `tiktok_description` are applied by the engine before the

@@ -42,8 +42,9 @@ pub(crate) struct Options {
     pub(crate) auto_add_music: Option<bool>,
     /// `photo_cover_index` (photos).
     pub(crate) photo_cover_index: Option<u64>,
-    /// `post_mode=MEDIA_UPLOAD` or `tiktok_upload_to_draft=true`: send to the creator's
-    /// inbox as a draft instead of posting.
+    /// `post_mode=MEDIA_UPLOAD` or `tiktok_upload_to_draft=true` (aliases
+    /// `upload_to_draft`, `is_draft`): send to the creator's inbox as a draft instead of
+    /// posting.
     pub(crate) draft: bool,
     /// `tiktok_first_comment`, else `first_comment` (non-empty).
     pub(crate) first_comment: Option<String>,
@@ -84,7 +85,13 @@ impl Options {
                 )))
             }
         };
-        let flag_draft = flag("tiktok_upload_to_draft")?;
+        // The official clients also send the aliases `upload_to_draft` and `is_draft`.
+        let mut flag_draft = None;
+        for name in ["tiktok_upload_to_draft", "upload_to_draft", "is_draft"] {
+            if let Some(value) = flag(name)? {
+                flag_draft = Some(flag_draft.unwrap_or(false) || value);
+            }
+        }
         let draft = match (mode_draft, flag_draft) {
             (Some(false), Some(true)) => {
                 return Err(PublishError::rejected(format!(
@@ -183,6 +190,8 @@ mod tests {
     #[test]
     fn drafts_come_from_either_field() {
         assert!(parse(&[("tiktok_upload_to_draft", "true")]).unwrap().draft);
+        assert!(parse(&[("upload_to_draft", "true")]).unwrap().draft);
+        assert!(parse(&[("is_draft", "1")]).unwrap().draft);
         assert!(!parse(&[("tiktok_upload_to_draft", "false")]).unwrap().draft);
         assert!(!parse(&[("post_mode", "DIRECT_POST")]).unwrap().draft);
         assert_eq!(
