@@ -58,18 +58,6 @@ pub(crate) enum Waited {
     StillProcessing,
 }
 
-/// Polls `container` until it is `FINISHED`, with a backoff, within the budget.
-pub(crate) async fn wait_until_finished(
-    graph: &Graph,
-    container: &str,
-    polling: Polling,
-) -> Result<(), PublishError> {
-    match wait(graph, container, polling).await? {
-        Waited::Finished => Ok(()),
-        Waited::StillProcessing => Err(PublishError::timed_out(PLATFORM, polling.budget)),
-    }
-}
-
 /// Polls `container` until it is `FINISHED` or the budget ends while it still
 /// processes; `ERROR`, `EXPIRED` and `PUBLISHED` are errors.
 pub(crate) async fn wait(

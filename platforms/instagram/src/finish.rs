@@ -11,6 +11,7 @@ use crate::client::Graph;
 use crate::comment;
 use crate::container::{self, Polling, Waited};
 use crate::errors::PLATFORM;
+use crate::photos::{self, Target};
 
 /// Everything needed to finish one post, owned so a detached task can carry it.
 pub(crate) struct Finish {
@@ -18,8 +19,8 @@ pub(crate) struct Finish {
     pub(crate) graph: Graph,
     /// The IG user id.
     pub(crate) user_id: String,
-    /// The container to publish.
-    pub(crate) container: String,
+    /// What to wait for and publish.
+    pub(crate) target: Target,
     /// The wait before answering.
     pub(crate) polling: Polling,
     /// The longer wait of the detached task.
@@ -33,30 +34,54 @@ pub(crate) struct Finish {
 }
 
 /// Waits for the container, then publishes it (and comments); past the budget, answers
-/// `{"container_id", "status": "PROCESSING"}` and finishes in the background.
-pub(crate) async fn finish(job: Finish) -> Result<Receipt, PublishError> {
-    match container::wait(&job.graph, &job.container, job.polling).await? {
-        Waited::Finished => publish_and_comment(job).await,
-        Waited::StillProcessing => {
-            let mut receipt = Receipt::new()
-                .with("container_id", job.container.clone())
-                .with("status", "PROCESSING");
+/// `{"container_id" (or "children_ids"), "status": "PROCESSING"}` and finishes in the
+/// background.
+pub(crate) async fn finish(mut job: Finish) -> Result<Receipt, PublishError> {
+    match advance(&mut job).await? {
+        Some(container) => publish_and_comment(job, container).await,
+        None => {
+            let mut receipt = match &job.target {
+                Target::Container(id) => Receipt::new().with("container_id", id.clone()),
+                Target::Carousel { children, .. } => {
+                    Receipt::new().with("children_ids", json!(children))
+                }
+            };
+            receipt = receipt.with("status", "PROCESSING");
             if !job.warnings.is_empty() {
                 receipt = receipt.with("warnings", json!(job.warnings));
             }
-            tracing::info!(
-                container = %job.container,
-                "instagram is still processing; publishing continues in the background"
-            );
+            tracing::info!("instagram is still processing; publishing continues in the background");
             tokio::spawn(background(job));
             Ok(receipt)
         }
     }
 }
 
-async fn publish_and_comment(job: Finish) -> Result<Receipt, PublishError> {
+/// Waits (within `job.polling`) until there is a finished container to publish:
+/// `Some(id)`, or `None` when the budget ended first. A carousel container is created
+/// once its items are finished, and `job.target` then names it.
+async fn advance(job: &mut Finish) -> Result<Option<String>, PublishError> {
+    if let Target::Carousel { children, params } = &job.target {
+        for child in children {
+            if container::wait(&job.graph, child, job.polling).await? == Waited::StillProcessing {
+                return Ok(None);
+            }
+        }
+        let id = photos::create_carousel(&job.graph, &job.user_id, children, params).await?;
+        job.target = Target::Container(id);
+    }
+    let Target::Container(id) = &job.target else {
+        return Ok(None);
+    };
+    match container::wait(&job.graph, id, job.polling).await? {
+        Waited::Finished => Ok(Some(id.clone())),
+        Waited::StillProcessing => Ok(None),
+    }
+}
+
+async fn publish_and_comment(job: Finish, container: String) -> Result<Receipt, PublishError> {
     let mut warnings = job.warnings;
-    let published = container::publish(&job.graph, &job.user_id, &job.container).await;
+    let published = container::publish(&job.graph, &job.user_id, &container).await;
     drop(job.hosted);
     let mut receipt = published?;
     if let Some(message) = job.first_comment.as_deref() {
@@ -87,25 +112,28 @@ async fn publish_and_comment(job: Finish) -> Result<Receipt, PublishError> {
 /// The detached rest of a publish: wait up to the background budget, publish, comment,
 /// and log the outcome (ids and kinds only, never a token or URL).
 async fn background(mut job: Finish) {
-    let container = job.container.clone();
     job.polling.budget = job.background_budget;
-    let outcome = match container::wait(&job.graph, &job.container, job.polling).await {
-        Ok(Waited::Finished) => publish_and_comment(job).await.map(Some),
-        Ok(Waited::StillProcessing) => Ok(None),
+    let outcome = match advance(&mut job).await {
+        Ok(Some(container)) => publish_and_comment(job, container).await.map(Some),
+        Ok(None) => Ok(None),
         Err(error) => Err(error),
     };
     match outcome {
         Ok(Some(receipt)) => tracing::info!(
-            %container,
-            media_id = receipt.get("media_id").and_then(|v| v.as_str()).unwrap_or("unknown"),
+            container = receipt
+                .get("container_id")
+                .and_then(|v| v.as_str())
+                .unwrap_or("unknown"),
+            media_id = receipt
+                .get("media_id")
+                .and_then(|v| v.as_str())
+                .unwrap_or("unknown"),
             "instagram post published in the background"
         ),
         Ok(None) => tracing::warn!(
-            %container,
             "instagram was still processing when the background budget ended; not published"
         ),
         Err(error) => tracing::warn!(
-            %container,
             kind = ?error.kind(),
             message = error.message(),
             "instagram background publish failed"

@@ -38,9 +38,11 @@
 //! fails the post: the receipt gets `"warnings": ["<sentence>"]`.
 //!
 //! When `poll_budget_secs` ends while Instagram still processes the container, the
-//! answer is `{"container_id", "status": "PROCESSING"}` and a detached task keeps
-//! polling for up to `background_budget_secs` (default 3600), then publishes (and
-//! comments), logging the outcome by container id only.
+//! answer is `{"container_id", "status": "PROCESSING"}` (for a carousel whose items are
+//! still processing, `{"children_ids": [...], "status": "PROCESSING"}`) and a detached
+//! task keeps polling for up to `background_budget_secs` (default 3600), creates the
+//! carousel container if needed, publishes (and comments), and logs the outcome by id
+//! only, never a token or URL.
 #![forbid(unsafe_code)]
 
 mod client;

@@ -7,25 +7,25 @@ use fanout_core::{HostedMedia, MediaFile, MediaHost, PublishError};
 use reqwest::Method;
 
 use crate::client::{checked_id, Graph};
-use crate::container::{self, IdAnswer, Polling};
+use crate::container::IdAnswer;
 use crate::errors::PLATFORM;
 use crate::options::{Options, Surface};
 
 /// Most items in a carousel.
 pub(crate) const MAX_CAROUSEL_ITEMS: usize = 10;
 
-/// Creates the container for `files` (one photo, a photo story, or a carousel whose
-/// items are waited for first). Returns the container id and the hosted links, which
-/// must stay alive until the container is published.
+/// Creates the container for `files` (one photo or a photo story), or the carousel
+/// items, whose carousel container is created once they are finished
+/// ([`Target::Carousel`]). Returns it with the hosted links, which must stay alive until
+/// the post is published.
 pub(crate) async fn create(
     graph: &Graph,
     media_host: &dyn MediaHost,
-    polling: Polling,
     user_id: &str,
     caption: &str,
     options: &Options,
     files: &[Arc<MediaFile>],
-) -> Result<(String, Vec<HostedMedia>), PublishError> {
+) -> Result<(Target, Vec<HostedMedia>), PublishError> {
     check_files(files)?;
     let mut hosted: Vec<HostedMedia> = Vec::with_capacity(files.len());
     let media_path = format!("{user_id}/media");
@@ -42,7 +42,9 @@ pub(crate) async fn create(
             options.photo_params(0, &mut params);
             options.feed_params(&mut params);
         }
-        create_one(graph, &media_path, &params, "the photo container creation").await?
+        Target::Container(
+            create_one(graph, &media_path, &params, "the photo container creation").await?,
+        )
     } else {
         let mut children = Vec::with_capacity(files.len());
         for (index, file) in files.iter().enumerate() {
@@ -56,26 +58,47 @@ pub(crate) async fn create(
             children
                 .push(create_one(graph, &media_path, &params, "a carousel item creation").await?);
         }
-        for child in &children {
-            container::wait_until_finished(graph, child, polling).await?;
-        }
-        let mut params = vec![
-            ("media_type", "CAROUSEL".to_string()),
-            ("children", children.join(",")),
-        ];
+        let mut params = vec![("media_type", "CAROUSEL".to_string())];
         if !caption.is_empty() {
             params.push(("caption", caption.to_string()));
         }
         options.feed_params(&mut params);
-        create_one(
-            graph,
-            &media_path,
-            &params,
-            "the carousel container creation",
-        )
-        .await?
+        Target::Carousel { children, params }
     };
     Ok((container, hosted))
+}
+
+/// What to wait for and publish.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// A container whose media is in.
+    Container(String),
+    /// Carousel items; once all are finished, the carousel container is created from
+    /// `params` plus `children`.
+    Carousel {
+        /// The item container ids, in order.
+        children: Vec<String>,
+        /// The carousel container's parameters (without `children`).
+        params: Vec<(&'static str, String)>,
+    },
+}
+
+/// Creates the carousel container for finished `children`.
+pub(crate) async fn create_carousel(
+    graph: &Graph,
+    user_id: &str,
+    children: &[String],
+    params: &[(&'static str, String)],
+) -> Result<String, PublishError> {
+    let mut params = params.to_vec();
+    params.push(("children", children.join(",")));
+    create_one(
+        graph,
+        &format!("{user_id}/media"),
+        &params,
+        "the carousel container creation",
+    )
+    .await
 }
 
 async fn create_one(

@@ -17,7 +17,7 @@ use crate::container::{self, Polling};
 use crate::errors::PLATFORM;
 use crate::finish::{self, Finish};
 use crate::options::{Options, Surface};
-use crate::photos::{self, MAX_CAROUSEL_ITEMS};
+use crate::photos::{self, Target, MAX_CAROUSEL_ITEMS};
 use crate::video::{self, UploadTarget};
 
 /// Longest caption Instagram accepts, in characters.
@@ -177,7 +177,7 @@ impl Publisher for InstagramPublisher {
         let graph = self.graph(ctx.connection);
         let user_id = ig_user_id(&graph, ctx.connection).await?;
         container::check_publishing_quota(&graph, &user_id).await?;
-        let (container, hosted) = match &ctx.post.media {
+        let (target, hosted) = match &ctx.post.media {
             PostMedia::Video(file) => {
                 let target = UploadTarget {
                     upload_base: &self.config.upload_base_url,
@@ -186,25 +186,16 @@ impl Publisher for InstagramPublisher {
                 let container =
                     video::create_and_upload(&graph, &target, &user_id, caption, &options, file)
                         .await?;
-                (container, Vec::new())
+                (Target::Container(container), Vec::new())
             }
             PostMedia::Photos(files) => {
-                photos::create(
-                    &graph,
-                    ctx.media_host,
-                    self.polling(),
-                    &user_id,
-                    caption,
-                    &options,
-                    files,
-                )
-                .await?
+                photos::create(&graph, ctx.media_host, &user_id, caption, &options, files).await?
             }
         };
         finish::finish(Finish {
             graph,
             user_id,
-            container,
+            target,
             polling: self.polling(),
             background_budget: Duration::from_secs(self.config.background_budget_secs),
             first_comment,

@@ -198,3 +198,25 @@ async fn the_fake_comment_endpoint_is_strict() {
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(env.fake.comments(), vec![(media_id, "hi".to_string())]);
 }
+
+#[tokio::test]
+async fn without_the_media_id_the_comment_becomes_a_warning() {
+    let env = env().await;
+    env.fake.inject(Fault::on(
+        "/media_publish",
+        fanout_testkit::FaultKind::DropAfterCommit,
+    ));
+    let file = spooled_mp4(env.dir.path(), 20_000).await;
+    let post = post("lost", PostMedia::Video(file), &[("first_comment", "hi")]);
+    let receipt = publish(&env, &post, "lost").await.unwrap();
+    assert_eq!(env.fake.published().len(), 1);
+    assert!(receipt.get("media_id").is_none());
+    assert!(env.fake.comments().is_empty());
+    assert_eq!(
+        receipt.get("warnings"),
+        Some(&json!([
+            "The post is live, but Instagram's answer with its media id was lost, so the first \
+             comment was not posted; add it on Instagram by hand."
+        ]))
+    );
+}

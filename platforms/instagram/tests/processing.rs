@@ -105,3 +105,45 @@ async fn within_the_budget_the_answer_is_the_published_post() {
         Some(env.fake.published()[0].id.as_str())
     );
 }
+
+#[tokio::test]
+async fn carousel_items_still_processing_lead_to_one_carousel_in_the_background() {
+    let env = env().await;
+    env.fake.set_processing_reads(5);
+    let a = spooled_jpeg(env.dir.path(), 9_000, 1).await;
+    let b = spooled_jpeg(env.dir.path(), 9_500, 2).await;
+    let c = spooled_jpeg(env.dir.path(), 10_000, 3).await;
+    let post = post(
+        "Slow carousel",
+        PostMedia::Photos(vec![Arc::clone(&a), Arc::clone(&b), Arc::clone(&c)]),
+        &[("collaborators", "friend")],
+    );
+    let publisher = patient_in_background(&env);
+    let receipt = publish_with(&env, &publisher, &post, "slow-carousel")
+        .await
+        .unwrap();
+    assert_eq!(field(&receipt, "status"), Some("PROCESSING"));
+    let children = receipt.get("children_ids").and_then(|v| v.as_array());
+    assert_eq!(children.map(Vec::len), Some(3), "{receipt:?}");
+    assert_eq!(
+        env.fake.containers_created(),
+        3,
+        "no carousel container yet"
+    );
+    until_published(&env).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let published = env.fake.published();
+    assert_eq!(published.len(), 1);
+    assert_eq!(env.fake.containers_created(), 4, "one carousel container");
+    assert_eq!(published[0].caption, "Slow carousel");
+    assert_eq!(
+        published[0].options["collaborators"],
+        serde_json::json!("[\"friend\"]")
+    );
+    let hashes: Vec<&str> = published[0]
+        .media
+        .iter()
+        .map(|m| m.sha256.as_str())
+        .collect();
+    assert_eq!(hashes, vec![a.sha256_hex(), b.sha256_hex(), c.sha256_hex()]);
+}
