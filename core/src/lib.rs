@@ -24,6 +24,7 @@ mod post;
 mod publisher;
 mod retry;
 mod throttle;
+pub mod tokens;
 pub mod usage;
 
 pub use accounts::{
@@ -39,6 +40,7 @@ pub use post::{FieldError, FormFields, Post, PostMedia};
 pub use publisher::{Capabilities, PhotoLimits, PublishContext, Publisher, Receipt, VideoLimits};
 pub use retry::RetryPolicy;
 pub use throttle::Throttle;
+pub use tokens::{AuthorizationRequest, TokenError, TokenProvider};
 pub use usage::{Admission, MemoryUsage, SocialAccount, Usage, UsageRequest, UsageStore};
 
 /// Re-exported so implementors use the same `async_trait` and secrecy versions.

@@ -7,6 +7,7 @@ use crate::accounts::Connection;
 use crate::error::PublishError;
 use crate::media_host::MediaHost;
 use crate::post::Post;
+use crate::tokens::TokenProvider;
 
 /// Publishes posts to one platform. Object-safe; used as `Arc<dyn Publisher>`.
 ///
@@ -42,6 +43,12 @@ pub trait Publisher: Send + Sync + 'static {
 
     /// What the platform accepts.
     fn capabilities(&self) -> Capabilities;
+
+    /// The platform's OAuth operations, when this publisher supports them. The engine
+    /// then refreshes tokens before they expire and after a platform refuses one.
+    fn tokens(&self) -> Option<&dyn TokenProvider> {
+        None
+    }
 
     /// Publishes one post for one connected account.
     ///
