@@ -40,6 +40,9 @@ pub struct Config {
     /// How long a hosted-media link lives at most, in seconds.
     #[serde(default = "defaults::media_link_ttl_secs")]
     pub media_link_ttl_secs: u64,
+    /// Access tokens expiring within this many seconds are refreshed before publishing.
+    #[serde(default = "defaults::token_refresh_margin_secs")]
+    pub token_refresh_margin_secs: u64,
     /// Where uploads are spooled (the system temp directory by default).
     #[serde(default)]
     pub spool_dir: Option<PathBuf>,
@@ -187,6 +190,9 @@ mod defaults {
     }
     pub fn media_link_ttl_secs() -> u64 {
         3600
+    }
+    pub fn token_refresh_margin_secs() -> u64 {
+        300
     }
     pub fn sqlite_path() -> PathBuf {
         PathBuf::from("fanout.db")

@@ -101,6 +101,7 @@ impl App {
         settings.publish_timeout = Duration::from_secs(config.publish_timeout_secs);
         settings.spool_dir = config.spool_dir.clone();
         settings.jwt_secret = config.jwt_secret.clone();
+        settings.token_refresh_margin = Duration::from_secs(config.token_refresh_margin_secs);
         let mut builder = Engine::builder(directory, usage, media_host).settings(settings);
         for publisher in publishers {
             builder = builder.publisher(publisher);

@@ -3,6 +3,7 @@
 
 mod checks;
 mod fetch;
+mod tokens;
 mod validate;
 
 use std::collections::HashMap;
@@ -19,14 +20,17 @@ use serde_json::{json, Map, Value};
 use crate::accounts::{AccountDirectory, Connection};
 use crate::api_error::{ApiError, ApiResponse};
 use crate::auth::Authenticator;
-use crate::error::PublishError;
+use crate::error::{ErrorKind, PublishError};
 use crate::form::{parse_body, BodyLimits};
 use crate::media_host::MediaHost;
 use crate::post::Post;
 use crate::publisher::{PublishContext, Publisher};
 use crate::usage::{Admission, SocialAccount, UsageRequest, UsageStore};
 
+pub use tokens::NEEDS_RECONNECT;
 pub use validate::Endpoint;
+
+use tokens::{ConnectionKey, TokenKeeper};
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -41,6 +45,8 @@ pub struct EngineSettings {
     pub spool_dir: Option<PathBuf>,
     /// Secret for HS256 Bearer tokens; without it Bearer tokens are refused.
     pub jwt_secret: Option<SecretString>,
+    /// Access tokens expiring within this margin are refreshed before publishing.
+    pub token_refresh_margin: Duration,
 }
 
 impl Default for EngineSettings {
@@ -51,6 +57,7 @@ impl Default for EngineSettings {
             url_fetch_timeout: Duration::from_secs(120),
             spool_dir: None,
             jwt_secret: None,
+            token_refresh_margin: Duration::from_secs(300),
         }
     }
 }
@@ -84,6 +91,7 @@ struct Inner {
     auth: Authenticator,
     settings: EngineSettings,
     http: reqwest::Client,
+    tokens: Arc<TokenKeeper>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -125,8 +133,13 @@ impl EngineBuilder {
             .timeout(self.settings.url_fetch_timeout)
             .build()
             .unwrap_or_default();
+        let tokens = Arc::new(TokenKeeper::new(
+            Arc::clone(&self.directory),
+            self.settings.token_refresh_margin,
+        ));
         Engine {
             inner: Arc::new(Inner {
+                tokens,
                 publishers: self.publishers.into_iter().map(|p| (p.id(), p)).collect(),
                 directory: self.directory,
                 usage: self.usage,
@@ -250,6 +263,11 @@ impl Engine {
                         Ready {
                             publisher: Arc::clone(publisher),
                             connection: connection.clone(),
+                            key: ConnectionKey {
+                                account: account.name.clone(),
+                                profile: valid.profile_key.clone(),
+                                platform: publisher.id().to_string(),
+                            },
                             post,
                         }
                     })
@@ -305,10 +323,11 @@ impl Engine {
         let timeout = self.inner.settings.publish_timeout;
         let tasks = plans.into_iter().map(|(id, planned)| {
             let media_host = Arc::clone(&self.inner.media_host);
+            let tokens = Arc::clone(&self.inner.tokens);
             async move {
                 let outcome = match planned {
                     Err(err) => Err(err),
-                    Ok(ready) => run_isolated(ready, media_host, timeout).await,
+                    Ok(ready) => run_isolated(ready, media_host, tokens, timeout).await,
                 };
                 (id, outcome)
             }
@@ -342,26 +361,47 @@ type PlatformPlan = (&'static str, Result<Ready, PublishError>);
 struct Ready {
     publisher: Arc<dyn Publisher>,
     connection: Connection,
+    key: ConnectionKey,
     post: Post,
 }
 
 /// Runs one publish in its own task: a panic or a timeout becomes that platform's
-/// error and nothing else.
+/// error and nothing else. Tokens are refreshed first when they are about to expire,
+/// and once more when the platform refuses one (a refused request did nothing, so
+/// publishing again cannot post twice).
 async fn run_isolated(
     Ready {
         publisher,
         connection,
+        key,
         post,
     }: Ready,
     media_host: Arc<dyn MediaHost>,
+    tokens: Arc<TokenKeeper>,
     timeout: Duration,
 ) -> Result<crate::publisher::Receipt, PublishError> {
     let name = publisher.display_name();
     let task_publisher = Arc::clone(&publisher);
     let mut task = tokio::spawn(async move {
-        task_publisher
+        let publisher = task_publisher;
+        let connection = tokens.before_publish(&key, &publisher, connection).await?;
+        let first = publisher
             .publish(PublishContext::new(&post, &connection, media_host.as_ref()))
-            .await
+            .await;
+        match first {
+            Err(err) if err.kind() == ErrorKind::TokenExpired => {
+                match tokens.after_refusal(&key, &publisher, &connection).await {
+                    None => Err(err),
+                    Some(Err(refresh_error)) => Err(refresh_error),
+                    Some(Ok(fresh)) => {
+                        publisher
+                            .publish(PublishContext::new(&post, &fresh, media_host.as_ref()))
+                            .await
+                    }
+                }
+            }
+            other => other,
+        }
     });
     match tokio::time::timeout(timeout, &mut task).await {
         Ok(Ok(outcome)) => outcome,

@@ -29,6 +29,8 @@ pub(crate) struct Valid {
     /// Requested platform ids, lowercase, deduplicated, in request order.
     pub platforms: Vec<String>,
     pub profile: Profile,
+    /// The profile's key in the account (the form's `user`).
+    pub profile_key: String,
 }
 
 /// Checks a parsed form in the contract's order: media and title, blank title, user,
@@ -96,6 +98,7 @@ pub(crate) fn validate(
         media,
         platforms,
         profile,
+        profile_key: user,
     })
 }
 
