@@ -32,7 +32,10 @@ pub use accounts::{
 };
 pub use api_error::{ApiError, ApiResponse};
 pub use config::Config;
-pub use engine::{Endpoint, Engine, EngineBuilder, EngineSettings, UploadRequest, NEEDS_RECONNECT};
+pub use engine::{
+    ConnectRedirect, Endpoint, Engine, EngineBuilder, EngineSettings, UploadRequest,
+    NEEDS_RECONNECT,
+};
 pub use error::{ErrorKind, PublishError};
 pub use media::{MediaFile, SpoolError};
 pub use media_host::{HostedMedia, LocalMediaHost, MediaHost};

@@ -93,7 +93,7 @@ impl App {
         seed::accounts(&config, directory.as_ref(), sandbox.as_deref()).await?;
         let publishers = platforms::build(&config, sandbox.as_deref())?;
         let media_host = Arc::new(LocalMediaHost::new(
-            public_base_url,
+            public_base_url.clone(),
             Duration::from_secs(config.media_link_ttl_secs),
         ));
         let mut settings = EngineSettings::default();
@@ -102,6 +102,7 @@ impl App {
         settings.spool_dir = config.spool_dir.clone();
         settings.jwt_secret = config.jwt_secret.clone();
         settings.token_refresh_margin = Duration::from_secs(config.token_refresh_margin_secs);
+        settings.public_base_url = Some(public_base_url);
         let mut builder = Engine::builder(directory, usage, media_host).settings(settings);
         for publisher in publishers {
             builder = builder.publisher(publisher);

@@ -8,6 +8,8 @@
 //! | `POST /api/upload` | one video to many platforms |
 //! | `POST /api/upload_photos` | one or more photos to many platforms |
 //! | `GET /media/{token}` | hosted media that platforms pull (unguessable, expiring links) |
+//! | `GET /api/connect/{platform}?user=<profile>` | starts connecting an account: 302 to the platform's authorization page |
+//! | `GET /api/connect/{platform}/callback` | the OAuth callback: stores the connection on the profile |
 //!
 //! Mount it beside your own routes:
 //!
@@ -23,7 +25,9 @@
 #![forbid(unsafe_code)]
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use std::collections::HashMap;
+
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -36,6 +40,8 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/upload", post(upload_video))
         .route("/api/upload_photos", post(upload_photos))
         .route("/media/{token}", get(media))
+        .route("/api/connect/{platform}", get(connect_start))
+        .route("/api/connect/{platform}/callback", get(connect_finish))
         // The engine enforces its own cap (`max_upload_bytes`) while streaming.
         .layer(DefaultBodyLimit::disable())
         .with_state(engine)
@@ -74,6 +80,49 @@ fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> 
 fn json_response(answer: ApiResponse) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, Json(answer.body)).into_response()
+}
+
+async fn connect_start(
+    State(engine): State<Engine>,
+    Path(platform): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let authorization = header_text(&headers, header::AUTHORIZATION);
+    match engine
+        .connect_start(
+            authorization.as_deref(),
+            &platform,
+            query.get("user").map(String::as_str),
+        )
+        .await
+    {
+        Err(err) => json_response(err.into()),
+        Ok(redirect) => {
+            let url = redirect.authorization_url.to_string();
+            (
+                StatusCode::FOUND,
+                [(header::LOCATION, url.clone())],
+                Json(serde_json::json!({"success": true, "authorization_url": url})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn connect_finish(
+    State(engine): State<Engine>,
+    Path(platform): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let field = |name: &str| query.get(name).map(String::as_str);
+    match engine
+        .connect_finish(&platform, field("code"), field("state"), field("error"))
+        .await
+    {
+        Ok(body) => json_response(ApiResponse { status: 200, body }),
+        Err(err) => json_response(err.into()),
+    }
 }
 
 async fn media(State(engine): State<Engine>, Path(token): Path<String>) -> Response {

@@ -37,6 +37,7 @@ struct Platform {
     refreshes: AtomicUsize,
     publishes: AtomicUsize,
     mode: Mutex<Mode>,
+    challenge: Mutex<Option<String>>,
 }
 
 impl Platform {
@@ -47,6 +48,7 @@ impl Platform {
             refreshes: AtomicUsize::new(0),
             publishes: AtomicUsize::new(0),
             mode: Mutex::new(Mode::Works),
+            challenge: Mutex::new(None),
         })
     }
 }
@@ -83,19 +85,41 @@ impl TokenProvider for Platform {
         fresh.expires_at = Some(Utc::now() + chrono::Duration::hours(2));
         Ok(fresh)
     }
-    fn authorization_url(&self, _: &AuthorizationRequest<'_>) -> Result<url::Url, TokenError> {
-        Err(TokenError::Unsupported("not in this test".into()))
+    fn authorization_url(&self, r: &AuthorizationRequest<'_>) -> Result<url::Url, TokenError> {
+        *self.challenge.lock().unwrap() = r.code_challenge.map(str::to_string);
+        let mut url = url::Url::parse("https://auth.alpha.test/authorize").unwrap();
+        url.query_pairs_mut()
+            .append_pair("client_id", "alpha-client")
+            .append_pair("redirect_uri", r.redirect_uri)
+            .append_pair("state", r.state)
+            .append_pair("code_challenge", r.code_challenge.unwrap_or(""));
+        Ok(url)
     }
     fn supports_pkce(&self) -> bool {
-        false
+        true
     }
     async fn exchange_code(
         &self,
-        _: &str,
-        _: &str,
-        _: Option<&str>,
+        code: &str,
+        redirect_uri: &str,
+        verifier: Option<&str>,
     ) -> Result<Connection, TokenError> {
-        Err(TokenError::Unsupported("not in this test".into()))
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let challenge = verifier.map(|v| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(sha2::Sha256::digest(v.as_bytes()))
+        });
+        if code != "good-code"
+            || redirect_uri != "http://fanout.test/api/connect/alpha/callback"
+            || challenge != *self.challenge.lock().unwrap()
+        {
+            return Err(TokenError::Refused("invalid_grant".into()));
+        }
+        self.valid.lock().unwrap().insert("at-connected".into());
+        let mut connection = Connection::new("alpha_person", "at-connected");
+        connection.refresh_token = Some(SecretString::from("rt-connected".to_string()));
+        Ok(connection)
     }
 }
 
@@ -173,7 +197,10 @@ async fn setup(expires_in: chrono::Duration, access_token: &str) -> Setup {
         )),
     )
     .publisher(Arc::new(Tokened(platform.clone())))
-    .settings(EngineSettings::default())
+    .settings(EngineSettings {
+        public_base_url: Some("http://fanout.test/".parse().unwrap()),
+        ..EngineSettings::default()
+    })
     .build();
     Setup {
         app: fanout_axum::router(engine),
@@ -307,5 +334,141 @@ async fn a_transient_refresh_failure_keeps_every_token() {
     assert_eq!(
         upload(&s.app).await,
         json!({"success": true, "post_id": "at-2"})
+    );
+}
+
+async fn get(
+    app: &axum::Router,
+    uri: &str,
+    auth: Option<&str>,
+) -> (u16, Option<String>, serde_json::Value) {
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::get(uri);
+    if let Some(auth) = auth {
+        request = request.header("authorization", auth);
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string());
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, location, serde_json::from_slice(&bytes).unwrap())
+}
+
+#[tokio::test]
+async fn connecting_an_account_redirects_then_stores_the_connection() {
+    let s = setup(chrono::Duration::days(1), "at-0").await;
+    let (status, location, body) = get(
+        &s.app,
+        "/api/connect/alpha?user=brand",
+        Some(&support::apikey()),
+    )
+    .await;
+    assert_eq!(status, 302, "{body}");
+    let location = url::Url::parse(&location.unwrap()).unwrap();
+    assert_eq!(body["authorization_url"], location.as_str());
+    let query: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(
+        query["redirect_uri"],
+        "http://fanout.test/api/connect/alpha/callback"
+    );
+    assert_eq!(query["state"].len(), 43);
+    assert_eq!(query["code_challenge"].len(), 43, "PKCE S256 challenge");
+
+    let callback = format!(
+        "/api/connect/alpha/callback?code=good-code&state={}",
+        query["state"]
+    );
+    let (status, _, body) = get(&s.app, &callback, None).await;
+    assert_eq!(
+        (status, body),
+        (
+            200,
+            json!({"success": true, "platform": "alpha", "user": "brand", "account_name": "alpha_person"})
+        )
+    );
+    let account = s.directory.find_by_name("acme").await.unwrap().unwrap();
+    assert_eq!(
+        account.profiles["brand"].connections["alpha"].access_token(),
+        "at-connected"
+    );
+
+    // The state works once.
+    let (status, _, body) = get(&s.app, &callback, None).await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"success": false, "message": "Unknown or expired connection attempt; start again from /api/connect/alpha"})
+        )
+    );
+}
+
+#[tokio::test]
+async fn connect_errors_are_clear() {
+    let s = setup(chrono::Duration::days(1), "at-0").await;
+    let (status, _, body) = get(&s.app, "/api/connect/alpha?user=main", None).await;
+    assert_eq!(
+        (status, body),
+        (
+            401,
+            json!({"success": false, "message": "Authorization header required"})
+        )
+    );
+    let (status, _, body) = get(&s.app, "/api/connect/alpha", Some(&support::apikey())).await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"success": false, "message": "Username required"})
+        )
+    );
+    let (status, _, body) = get(
+        &s.app,
+        "/api/connect/myspace?user=main",
+        Some(&support::apikey()),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            404,
+            json!({"success": false, "message": "Invalid platforms: myspace"})
+        )
+    );
+
+    let (_, location, _) = get(
+        &s.app,
+        "/api/connect/alpha?user=main",
+        Some(&support::apikey()),
+    )
+    .await;
+    let location = url::Url::parse(&location.unwrap()).unwrap();
+    let state = location
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string();
+    let (status, _, body) = get(
+        &s.app,
+        &format!("/api/connect/alpha/callback?code=stolen&state={state}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"success": false, "message": "Alpha refused the connection: invalid_grant. Start again from the beginning."})
+        )
     );
 }

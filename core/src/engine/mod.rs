@@ -2,6 +2,7 @@
 //! and collect one envelope.
 
 mod checks;
+mod connect;
 mod fetch;
 mod tokens;
 mod validate;
@@ -27,6 +28,7 @@ use crate::post::Post;
 use crate::publisher::{PublishContext, Publisher};
 use crate::usage::{Admission, SocialAccount, UsageRequest, UsageStore};
 
+pub use connect::ConnectRedirect;
 pub use tokens::NEEDS_RECONNECT;
 pub use validate::Endpoint;
 
@@ -47,6 +49,9 @@ pub struct EngineSettings {
     pub jwt_secret: Option<SecretString>,
     /// Access tokens expiring within this margin are refreshed before publishing.
     pub token_refresh_margin: Duration,
+    /// Public base URL of this server: OAuth callbacks are
+    /// `<public_base_url>/api/connect/<platform>/callback`.
+    pub public_base_url: Option<url::Url>,
 }
 
 impl Default for EngineSettings {
@@ -58,6 +63,7 @@ impl Default for EngineSettings {
             spool_dir: None,
             jwt_secret: None,
             token_refresh_margin: Duration::from_secs(300),
+            public_base_url: None,
         }
     }
 }
@@ -92,6 +98,7 @@ struct Inner {
     settings: EngineSettings,
     http: reqwest::Client,
     tokens: Arc<TokenKeeper>,
+    connects: connect::Attempts,
 }
 
 impl std::fmt::Debug for Engine {
@@ -140,6 +147,7 @@ impl EngineBuilder {
         Engine {
             inner: Arc::new(Inner {
                 tokens,
+                connects: connect::Attempts::default(),
                 publishers: self.publishers.into_iter().map(|p| (p.id(), p)).collect(),
                 directory: self.directory,
                 usage: self.usage,
