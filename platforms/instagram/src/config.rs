@@ -11,6 +11,18 @@ use url::Url;
 pub const DEFAULT_BASE_URL: &str = "https://graph.facebook.com/v21.0/";
 /// The resumable-upload host used unless configured otherwise.
 pub const DEFAULT_UPLOAD_BASE_URL: &str = "https://rupload.facebook.com/";
+/// The Facebook Login dialog host and version used unless configured otherwise.
+pub const DEFAULT_OAUTH_BASE_URL: &str = "https://www.facebook.com/v21.0/";
+/// The permissions asked for when connecting an account, unless configured otherwise:
+/// publishing, first comments, and finding the Instagram account behind a Page.
+pub const DEFAULT_SCOPES: &[&str] = &[
+    "instagram_basic",
+    "instagram_content_publish",
+    "instagram_manage_comments",
+    "pages_show_list",
+    "pages_read_engagement",
+    "business_management",
+];
 
 /// Settings of the Instagram publisher, filled by figment from `[platforms.instagram]`.
 ///
@@ -34,10 +46,16 @@ pub struct InstagramConfig {
     /// path segment of `base_url`, unless the container's answer names its own `uri`
     /// on this same host.
     pub upload_base_url: Url,
-    /// The Meta app id, for token refresh flows (not used to publish).
+    /// The Meta app id, for token refresh and account connection (not used to publish).
     pub client_id: Option<String>,
     /// The Meta app secret (hidden in `Debug`).
     pub client_secret: Option<SecretString>,
+    /// The Facebook Login dialog base, version included
+    /// (`https://www.facebook.com/v21.0/`); the dialog is `dialog/oauth` under it. The
+    /// token endpoint is `oauth/access_token` under `base_url`.
+    pub oauth_base_url: Url,
+    /// The permissions asked for when connecting an account (see [`DEFAULT_SCOPES`]).
+    pub scopes: Vec<String>,
     /// Longest wait for one Graph call, in seconds (uploads get one more second per MiB).
     pub request_timeout_secs: u64,
     /// First wait between container status polls, in milliseconds; it doubles up to
@@ -65,6 +83,8 @@ impl Default for InstagramConfig {
             upload_base_url: parse_default(DEFAULT_UPLOAD_BASE_URL),
             client_id: None,
             client_secret: None,
+            oauth_base_url: parse_default(DEFAULT_OAUTH_BASE_URL),
+            scopes: DEFAULT_SCOPES.iter().map(|s| (*s).to_string()).collect(),
             request_timeout_secs: 60,
             poll_interval_ms: 3000,
             poll_budget_secs: 300,
@@ -124,6 +144,8 @@ impl std::fmt::Debug for InstagramConfig {
                 "client_secret",
                 &self.client_secret.as_ref().map(|_| "[redacted]"),
             )
+            .field("oauth_base_url", &self.oauth_base_url.as_str())
+            .field("scopes", &self.scopes)
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("poll_interval_ms", &self.poll_interval_ms)
             .field("poll_budget_secs", &self.poll_budget_secs)

@@ -43,6 +43,37 @@
 //! task keeps polling for up to `background_budget_secs` (default 3600), creates the
 //! carousel container if needed, publishes (and comments), and logs the outcome by id
 //! only, never a token or URL.
+//!
+//! # Connecting accounts and keeping tokens working
+//!
+//! This publisher speaks the Instagram API with Facebook Login. A team registers a Meta
+//! app (type Business) with the Facebook Login for Business and Instagram products, adds
+//! the callback URL (`…/api/connect/instagram/callback` of the server) to the valid
+//! OAuth redirect URIs, and gets the permissions in [`DEFAULT_SCOPES`] approved
+//! (`instagram_basic`, `instagram_content_publish`, `instagram_manage_comments`,
+//! `pages_show_list`, `pages_read_engagement`, `business_management`). Each Instagram
+//! account must be a professional account linked to a Facebook Page the connecting
+//! person manages.
+//!
+//! Config keys in `[platforms.instagram]`: `client_id` (the app id) and `client_secret`
+//! (the app secret) are needed to connect and refresh; `oauth_base_url` (login dialog,
+//! default `https://www.facebook.com/v21.0/`), `base_url` (Graph and its token endpoint
+//! `oauth/access_token`, default `https://graph.facebook.com/v21.0/`),
+//! `upload_base_url` and `scopes` have defaults.
+//!
+//! [`InstagramTokens`] (from [`fanout_core::Publisher::tokens`]): connecting sends the
+//! person to `dialog/oauth` (no PKCE: Facebook documents it only for its OIDC flow,
+//! still in testing), exchanges the code for a user token, exchanges that for a
+//! long-lived one (`grant_type=fb_exchange_token`, about 60 days) and reads the Page
+//! token and Instagram account from `me/accounts`. The connection's access token is the
+//! Page token, its refresh token the long-lived user token, `expires_at` the user
+//! token's expiry, and `user_id` the IG user id. Refreshing exchanges the user token
+//! for a new long-lived one and reads the Page token again. Code 190 (expired, revoked,
+//! password changed) or a refused code is [`fanout_core::TokenError::Refused`]
+//! (reconnect); 5xx, 429, rate-limit codes, bad app credentials and lost connections
+//! are `Transient` and keep every token; without `client_id`/`client_secret` every
+//! operation is `Unsupported`. A user token that expired cannot be exchanged, so the
+//! engine must refresh before `expires_at`.
 #![forbid(unsafe_code)]
 
 mod client;
@@ -51,10 +82,15 @@ mod config;
 mod container;
 mod errors;
 mod finish;
+mod oauth;
 mod options;
 mod photos;
 mod publisher;
 mod video;
 
-pub use config::{InstagramConfig, DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL};
+pub use config::{
+    InstagramConfig, DEFAULT_BASE_URL, DEFAULT_OAUTH_BASE_URL, DEFAULT_SCOPES,
+    DEFAULT_UPLOAD_BASE_URL,
+};
+pub use oauth::InstagramTokens;
 pub use publisher::InstagramPublisher;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use fanout_core::{
     async_trait, Capabilities, Connection, PhotoLimits, PostMedia, PublishContext, PublishError,
-    Publisher, Receipt, Throttle, VideoLimits,
+    Publisher, Receipt, Throttle, TokenProvider, VideoLimits,
 };
 use governor::Quota;
 use reqwest::Method;
@@ -16,6 +16,7 @@ use crate::config::InstagramConfig;
 use crate::container::{self, Polling};
 use crate::errors::PLATFORM;
 use crate::finish::{self, Finish};
+use crate::oauth::InstagramTokens;
 use crate::options::{Options, Surface};
 use crate::photos::{self, Target, MAX_CAROUSEL_ITEMS};
 use crate::video::{self, UploadTarget};
@@ -45,6 +46,7 @@ pub struct InstagramPublisher {
     config: InstagramConfig,
     http: reqwest::Client,
     throttle: Arc<Throttle>,
+    tokens: InstagramTokens,
 }
 
 impl InstagramPublisher {
@@ -62,6 +64,7 @@ impl InstagramPublisher {
         let per_hour = NonZeroU32::new(config.calls_per_hour.max(1)).unwrap_or(NonZeroU32::MIN);
         let throttle = Throttle::with_quota(PLATFORM, Quota::per_hour(per_hour));
         Self {
+            tokens: InstagramTokens::new(config.clone(), http.clone()),
             config,
             http,
             throttle: Arc::new(throttle),
@@ -132,6 +135,10 @@ impl Publisher for InstagramPublisher {
 
     fn display_name(&self) -> &'static str {
         PLATFORM
+    }
+
+    fn tokens(&self) -> Option<&dyn TokenProvider> {
+        Some(&self.tokens)
     }
 
     fn capabilities(&self) -> Capabilities {

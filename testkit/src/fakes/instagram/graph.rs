@@ -24,7 +24,7 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 pub(crate) struct Params(HashMap<String, String>);
 
 impl Params {
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
 }
@@ -73,8 +73,11 @@ pub(crate) fn authenticate(
     if token.starts_with("expired") {
         return Err(errors::expired_token());
     }
-    shared
-        .lock()
+    let inner = shared.lock();
+    if inner.expired.contains(token) {
+        return Err(errors::expired_token());
+    }
+    inner
         .tokens
         .get(token)
         .cloned()

@@ -21,12 +21,25 @@
 //! and `y` in 0–1 on images) and recorded in `PublishedPost.options` (a carousel's
 //! items under `items`). `POST /<media id>/comments` takes a `message` on a published
 //! post of the token's account.
+//!
+//! Facebook Login: `GET /v21.0/dialog/oauth` ([`FakeInstagram::oauth_base_url`])
+//! checks `client_id`, `response_type=code`, an absolute `redirect_uri`, a `scope`
+//! with `instagram_basic` and `instagram_content_publish`, and a `state`, connects a
+//! new account (`connected_<n>`) and answers `302` to
+//! `redirect_uri?code=<code>&state=<state>`. `GET|POST /v21.0/oauth/access_token`
+//! checks `client_id`/`client_secret` ([`FAKE_CLIENT_ID`]/[`FAKE_CLIENT_SECRET`] unless
+//! [`FakeInstagram::set_client`]) and exchanges a single-use code bound to its
+//! `redirect_uri` for a short-lived user token, or (`grant_type=fb_exchange_token`) a
+//! live user token for a new long-lived one (60 days); the old user token stops
+//! working. `GET /v21.0/me/accounts` with a user token answers the account's Page with
+//! a fresh Page token (accepted for publishing) and its `instagram_business_account`.
 
 // Helpers hand ready-made error responses back to their handler; they are rare.
 #![allow(clippy::result_large_err)]
 
 mod errors;
 mod graph;
+mod oauth;
 mod pull;
 mod state;
 mod upload;
@@ -35,6 +48,8 @@ use std::sync::Arc;
 
 use axum::routing::{get, post};
 use axum::Router;
+use chrono::{DateTime, Utc};
+use fanout_core::secrecy::SecretString;
 use fanout_core::Connection;
 use serde_json::Value;
 use url::Url;
@@ -47,6 +62,10 @@ use state::Shared;
 
 /// The API version the fake serves.
 pub const VERSION: &str = "v21.0";
+/// The app id the fake's OAuth routes accept unless [`FakeInstagram::set_client`].
+pub const FAKE_CLIENT_ID: &str = "fake-instagram-app-id";
+/// The app secret the fake's token endpoint accepts unless [`FakeInstagram::set_client`].
+pub const FAKE_CLIENT_SECRET: &str = "fake-instagram-app-secret";
 
 /// The fake Instagram API on a loopback port; stops when dropped.
 #[derive(Debug)]
@@ -65,6 +84,12 @@ impl FakeInstagram {
         let shared = Arc::new(Shared::new(root));
         let graph = Router::new()
             .route("/me", get(graph::me))
+            .route("/me/accounts", get(oauth::accounts))
+            .route("/dialog/oauth", get(oauth::dialog))
+            .route(
+                "/oauth/access_token",
+                get(oauth::access_token).post(oauth::access_token),
+            )
             .route("/{id}", get(graph::container_status))
             .route("/{id}/media", post(graph::create_container))
             .route("/{id}/media_publish", post(graph::media_publish))
@@ -153,6 +178,54 @@ impl FakeInstagram {
     /// How many upload requests arrived so far.
     pub fn upload_requests(&self) -> u64 {
         self.shared.lock().upload_requests
+    }
+
+    /// The login dialog base, `http://127.0.0.1:<port>/v21.0/` (the dialog is
+    /// `dialog/oauth` under it; the token endpoint is `oauth/access_token` under
+    /// [`FakeInstagram::base_url`], the same place).
+    pub fn oauth_base_url(&self) -> Url {
+        FakeInstagram::base_url(self)
+    }
+
+    /// Sets the app credentials the OAuth routes accept.
+    pub fn set_client(&self, client_id: &str, client_secret: &str) {
+        let mut inner = self.shared.lock();
+        inner.client_id = client_id.to_string();
+        inner.client_secret = client_secret.to_string();
+    }
+
+    /// A connection of `account_name` as a login leaves it: a Page token as access
+    /// token, a long-lived user token as refresh token, `expires_at`, and `user_id`.
+    pub fn refreshable_connection(
+        &self,
+        account_name: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Connection {
+        let mut inner = self.shared.lock();
+        let user_token = oauth::issue_user_token(&mut inner, account_name);
+        let page_token = oauth::issue_page_token(&mut inner, account_name);
+        let user_id = inner.user_id(account_name);
+        let mut connection =
+            Connection::new(account_name, page_token).with_attribute("user_id", user_id);
+        connection.refresh_token = Some(SecretString::from(user_token));
+        connection.expires_at = Some(expires_at);
+        connection
+    }
+
+    /// Makes the fake answer `token` (Page or user token) as expired (code 190,
+    /// subcode 463), for publishing and for `fb_exchange_token`.
+    pub fn expire_access_token(&self, token: &str) {
+        self.shared.lock().expired.insert(token.to_string());
+    }
+
+    /// Makes the fake answer the user token `token` as revoked (code 190, subcode 458).
+    pub fn revoke_refresh_token(&self, token: &str) {
+        self.shared.lock().revoked.insert(token.to_string());
+    }
+
+    /// How many `fb_exchange_token` calls (refreshes) arrived so far.
+    pub fn refresh_calls(&self) -> usize {
+        self.shared.lock().refresh_calls
     }
 
     /// The fault switchboard (shared with the server).
