@@ -10,6 +10,10 @@ use url::Url;
 
 /// The Content Posting API host used unless configured otherwise.
 pub const DEFAULT_BASE_URL: &str = "https://open.tiktokapis.com/";
+/// The host of TikTok's authorization page used unless configured otherwise.
+pub const DEFAULT_OAUTH_BASE_URL: &str = "https://www.tiktok.com/";
+/// The scopes asked for when connecting an account unless configured otherwise.
+pub const DEFAULT_SCOPES: [&str; 3] = ["user.info.basic", "video.publish", "video.upload"];
 /// The chunk size used unless configured otherwise: 10 MiB.
 pub const DEFAULT_CHUNK_SIZE_BYTES: u64 = 10 * 1024 * 1024;
 
@@ -31,10 +35,18 @@ pub struct TikTokConfig {
     /// API base (`https://open.tiktokapis.com/`); `v2/post/publish/...` is joined under
     /// it.
     pub base_url: Url,
-    /// The TikTok app's client key, for token refresh flows (not used to publish).
+    /// The TikTok app's client key (TikTok's `client_key`), for connecting accounts and
+    /// refreshing tokens (not used to publish).
     pub client_id: Option<String>,
     /// The TikTok app's client secret (hidden in `Debug`).
     pub client_secret: Option<SecretString>,
+    /// Host of TikTok's authorization page (`https://www.tiktok.com/`);
+    /// `v2/auth/authorize/` is joined under it. The token endpoint is
+    /// `v2/oauth/token/` under `base_url`.
+    pub oauth_base_url: Url,
+    /// Scopes asked for when connecting an account (`user.info.basic`, `video.publish`,
+    /// `video.upload`); sent comma-separated.
+    pub scopes: Vec<String>,
     /// Preferred size of one uploaded chunk, in bytes. It is kept inside TikTok's
     /// 5 MiB – 64 MB rule (values outside are clamped); a video smaller than one chunk
     /// is sent whole.
@@ -69,6 +81,9 @@ impl Default for TikTokConfig {
                 .unwrap_or_else(|_| unreachable!("the default base URL is valid")),
             client_id: None,
             client_secret: None,
+            oauth_base_url: Url::parse(DEFAULT_OAUTH_BASE_URL)
+                .unwrap_or_else(|_| unreachable!("the default OAuth base URL is valid")),
+            scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
             chunk_size_bytes: DEFAULT_CHUNK_SIZE_BYTES,
             request_timeout_secs: 60,
             poll_interval_ms: 2000,
@@ -94,13 +109,22 @@ impl TikTokConfig {
 
     /// `base_url` with a trailing `/`, so joins keep any path prefix.
     pub(crate) fn api_base(&self) -> Url {
-        let mut url = self.base_url.clone();
-        if !url.path().ends_with('/') {
-            let path = format!("{}/", url.path());
-            url.set_path(&path);
-        }
-        url
+        with_trailing_slash(&self.base_url)
     }
+
+    /// `oauth_base_url` with a trailing `/`.
+    pub(crate) fn oauth_base(&self) -> Url {
+        with_trailing_slash(&self.oauth_base_url)
+    }
+}
+
+fn with_trailing_slash(url: &Url) -> Url {
+    let mut url = url.clone();
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url
 }
 
 impl std::fmt::Debug for TikTokConfig {
@@ -112,6 +136,8 @@ impl std::fmt::Debug for TikTokConfig {
                 "client_secret",
                 &self.client_secret.as_ref().map(|_| "[redacted]"),
             )
+            .field("oauth_base_url", &self.oauth_base_url.as_str())
+            .field("scopes", &self.scopes)
             .field("chunk_size_bytes", &self.chunk_size_bytes)
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("poll_interval_ms", &self.poll_interval_ms)
@@ -151,6 +177,11 @@ mod tests {
         assert_eq!(config.max_attempts, 4);
         assert_eq!(config.initial_backoff_ms, 500);
         assert_eq!(config.chunk_size_bytes, DEFAULT_CHUNK_SIZE_BYTES);
+        assert_eq!(config.oauth_base_url.as_str(), "https://www.tiktok.com/");
+        assert_eq!(
+            config.scopes,
+            ["user.info.basic", "video.publish", "video.upload"]
+        );
     }
 
     #[test]

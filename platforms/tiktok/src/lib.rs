@@ -37,6 +37,31 @@
 //! (`"SEND_TO_USER_INBOX"` for a draft, `"PROCESSING"` past the poll budget), plus
 //! `"warnings": ["TikTok's API does not allow posting comments, …"]` when a first
 //! comment was asked for.
+//!
+//! ## Connecting accounts and keeping tokens fresh
+//!
+//! What a team registers on developers.tiktok.com: an app with the products Login Kit
+//! and Content Posting API (Direct Post), the scopes `user.info.basic`,
+//! `video.publish` and `video.upload`, and the redirect URL of fanout's callback
+//! (`https://<your host>/api/connect/tiktok/callback`, static, https). Until TikTok has
+//! audited the app, it may post only privately (`SELF_ONLY`).
+//!
+//! Config keys (`[platforms.tiktok]`): `client_id` (the app's **client key**),
+//! `client_secret`, and optionally `base_url` (API and token endpoint host,
+//! `https://open.tiktokapis.com/`), `oauth_base_url` (authorization page host,
+//! `https://www.tiktok.com/`) and `scopes` (default the three above).
+//!
+//! Token behaviour ([`TikTokOAuth`], returned by `Publisher::tokens`): connecting sends
+//! the person to `www.tiktok.com/v2/auth/authorize/` (client key, comma-separated
+//! scopes, redirect URI, state; no PKCE for a web server app) and exchanges the code at
+//! `POST /v2/oauth/token/`; the connection is named by the account's `display_name`
+//! (`/v2/user/info/`, else its `open_id`) and carries the `open_id` attribute. A refresh
+//! (`grant_type=refresh_token`) returns a new access token and a **rotated** refresh
+//! token (the old one stops working, so the new one must be stored before use);
+//! `expires_at` is `now + expires_in` from the answer (TikTok's lifetimes have changed
+//! over time). `invalid_grant` (even with HTTP 200) means the account must be
+//! reconnected; a network error, 429 or 5xx keeps every token; missing or refused app
+//! credentials name the config keys to fix.
 #![forbid(unsafe_code)]
 
 mod chunks;
@@ -44,6 +69,7 @@ mod client;
 mod config;
 mod creator;
 mod errors;
+mod oauth;
 mod options;
 mod photos;
 mod publisher;
@@ -51,7 +77,11 @@ mod status;
 mod video;
 
 pub use chunks::{ChunkPlan, MAX_CHUNKS, MAX_CHUNK_BYTES, MAX_LAST_CHUNK_BYTES, MIN_CHUNK_BYTES};
-pub use config::{TikTokConfig, DEFAULT_BASE_URL, DEFAULT_CHUNK_SIZE_BYTES};
+pub use config::{
+    TikTokConfig, DEFAULT_BASE_URL, DEFAULT_CHUNK_SIZE_BYTES, DEFAULT_OAUTH_BASE_URL,
+    DEFAULT_SCOPES,
+};
+pub use oauth::TikTokOAuth;
 pub use photos::{MAX_PHOTOS, MAX_PHOTO_DESCRIPTION_CHARS, MAX_PHOTO_TITLE_CHARS};
 pub use publisher::{TikTokPublisher, MAX_PHOTO_BYTES, MAX_VIDEO_BYTES};
 pub use video::MAX_VIDEO_TITLE_CHARS;

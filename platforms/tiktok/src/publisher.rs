@@ -4,13 +4,14 @@ use std::time::Duration;
 
 use fanout_core::{
     async_trait, Capabilities, Connection, PhotoLimits, PostMedia, PublishContext, PublishError,
-    Publisher, Receipt, Throttle, VideoLimits,
+    Publisher, Receipt, Throttle, TokenProvider, VideoLimits,
 };
 
 use crate::client::Api;
 use crate::config::TikTokConfig;
 use crate::creator;
 use crate::errors::PLATFORM;
+use crate::oauth::TikTokOAuth;
 use crate::options::{Options, FIRST_COMMENT_WARNING};
 use crate::photos::{self, MAX_PHOTOS, MAX_PHOTO_DESCRIPTION_CHARS};
 use crate::status::Polling;
@@ -48,6 +49,7 @@ pub struct TikTokPublisher {
     config: TikTokConfig,
     http: reqwest::Client,
     init_throttle: Throttle,
+    oauth: TikTokOAuth,
 }
 
 impl TikTokPublisher {
@@ -63,10 +65,12 @@ impl TikTokPublisher {
     /// A publisher using `http` (shared connection pool, proxies, test clients).
     pub fn with_client(config: TikTokConfig, http: reqwest::Client) -> Self {
         let init_throttle = Throttle::per_minute(PLATFORM, config.init_calls_per_minute);
+        let oauth = TikTokOAuth::new(config.clone(), http.clone());
         Self {
             config,
             http,
             init_throttle,
+            oauth,
         }
     }
 
@@ -104,6 +108,10 @@ impl Publisher for TikTokPublisher {
 
     fn display_name(&self) -> &'static str {
         PLATFORM
+    }
+
+    fn tokens(&self) -> Option<&dyn TokenProvider> {
+        Some(&self.oauth)
     }
 
     fn capabilities(&self) -> Capabilities {

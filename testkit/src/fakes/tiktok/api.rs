@@ -66,8 +66,11 @@ pub(crate) fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Accou
     if token.starts_with("expired") {
         return Err(errors::token(errors::EXPIRED_TOKEN));
     }
-    shared
-        .lock()
+    let inner = shared.lock();
+    if inner.expired_tokens.contains(token) {
+        return Err(errors::token(errors::EXPIRED_TOKEN));
+    }
+    inner
         .tokens
         .get(token)
         .cloned()

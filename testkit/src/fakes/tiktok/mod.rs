@@ -29,19 +29,35 @@
 //! Every accepted `init` body is kept ([`FakeTikTok::init_requests`]).
 //!
 //! TikTok's Content Posting API has no comment endpoint, so neither has the fake.
+//!
+//! OAuth, as TikTok's: `GET /v2/auth/authorize/` checks `client_key`, `response_type=code`,
+//! an absolute `redirect_uri` without query, known comma-separated `scope`s, a `state`
+//! (and `code_challenge` with `code_challenge_method=S256` when given), then approves at
+//! once: `302` to `redirect_uri?code=…&scopes=…&state=…` for a new fake account. `POST
+//! /v2/oauth/token/` takes a form-urlencoded body with `client_key`, `client_secret`
+//! ([`FAKE_CLIENT_KEY`] / [`FAKE_CLIENT_SECRET`] unless [`FakeTikTok::set_client`]) and
+//! `grant_type=authorization_code` (`code` single-use, same `redirect_uri`, the PKCE
+//! `code_verifier` when the authorization had a challenge) or `refresh_token` (the old
+//! refresh token stops working: TikTok rotates them). It answers `access_token`,
+//! `expires_in`, `open_id`, `refresh_token`, `refresh_expires_in`, `scope`,
+//! `token_type`, or TikTok's OAuth error `{"error", "error_description", "log_id"}`
+//! (`invalid_grant` with HTTP 200, `invalid_client` with 401). `GET /v2/user/info/`
+//! answers the token's `open_id` and `display_name` (the account name). Issued access
+//! tokens publish for their account.
 
 // Helpers hand ready-made error responses back to their handler.
 #![allow(clippy::result_large_err)]
 
 mod api;
 mod errors;
+mod oauth;
 mod pull;
 mod state;
 mod upload;
 
 use std::sync::Arc;
 
-use axum::routing::{post, put};
+use axum::routing::{get, post, put};
 use axum::Router;
 use fanout_core::Connection;
 use serde_json::Value;
@@ -52,7 +68,12 @@ use crate::faults::{apply_faults, Fault, Faults};
 use crate::record::PublishedPost;
 use crate::server::FakeServer;
 pub use state::ALL_PRIVACY_LEVELS;
-use state::{random_hex, Account, Shared};
+use state::{random_hex, Account, Grant, Shared};
+
+/// The client key the fake's OAuth endpoints accept until [`FakeTikTok::set_client`].
+pub const FAKE_CLIENT_KEY: &str = "fake-tiktok-client-key";
+/// The client secret the fake's OAuth endpoints accept until [`FakeTikTok::set_client`].
+pub const FAKE_CLIENT_SECRET: &str = "fake-tiktok-client-secret";
 
 /// The fake TikTok API on a loopback port; stops when dropped.
 #[derive(Debug)]
@@ -82,6 +103,9 @@ impl FakeTikTok {
             .route("/v2/post/publish/content/init/", post(api::content_init))
             .route("/v2/post/publish/status/fetch/", post(api::status_fetch))
             .route("/upload/{upload_id}", put(upload::receive))
+            .route("/v2/auth/authorize/", get(oauth::authorize))
+            .route("/v2/oauth/token/", post(oauth::token))
+            .route("/v2/user/info/", get(oauth::user_info))
             .fallback(api::unknown_path)
             .with_state(Arc::clone(&shared))
             .layer(axum::middleware::from_fn_with_state(
@@ -110,6 +134,64 @@ impl FakeTikTok {
                 open_id,
             },
         );
+    }
+
+    /// Sets the client key and secret the OAuth endpoints accept (default
+    /// [`FAKE_CLIENT_KEY`] / [`FAKE_CLIENT_SECRET`]).
+    pub fn set_client(&self, client_id: &str, client_secret: &str) {
+        self.shared.lock().client = (client_id.to_string(), client_secret.to_string());
+    }
+
+    /// A connection for a new account `account_name` with an access token, a refresh
+    /// token the token endpoint accepts (once), `expires_at` and the `open_id`
+    /// attribute.
+    pub fn refreshable_connection(
+        &self,
+        account_name: &str,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> Connection {
+        let account = Account {
+            name: account_name.to_string(),
+            open_id: format!("-000{}", random_hex(12)),
+        };
+        let access = format!("act.{}", random_hex(24));
+        let refresh = format!("rft.{}", random_hex(24));
+        let mut inner = self.shared.lock();
+        inner.tokens.insert(access.clone(), account.clone());
+        inner.refresh_tokens.insert(
+            refresh.clone(),
+            Grant {
+                account: account.clone(),
+                scope: "user.info.basic,video.publish,video.upload".to_string(),
+            },
+        );
+        drop(inner);
+        let mut connection =
+            Connection::new(account_name, access).with_attribute("open_id", account.open_id);
+        connection.refresh_token = Some(fanout_core::secrecy::SecretString::from(refresh));
+        connection.expires_at = Some(expires_at);
+        connection
+    }
+
+    /// From now on the fake answers `token` as expired (401 `access_token_invalid`).
+    pub fn expire_access_token(&self, token: &str) {
+        self.shared.lock().expired_tokens.insert(token.to_string());
+    }
+
+    /// From now on the token endpoint refuses `token` (`invalid_grant`).
+    pub fn revoke_refresh_token(&self, token: &str) {
+        self.shared.lock().refresh_tokens.remove(token);
+    }
+
+    /// How many `grant_type=refresh_token` requests reached the token endpoint.
+    pub fn refresh_calls(&self) -> usize {
+        self.shared.lock().refresh_calls
+    }
+
+    /// Sets `expires_in` of the access tokens the token endpoint issues (default
+    /// 86400 seconds).
+    pub fn set_access_token_lifetime(&self, secs: u64) {
+        self.shared.lock().access_token_lifetime_secs = secs;
     }
 
     /// Sets the privacy levels every creator may use (all four by default).

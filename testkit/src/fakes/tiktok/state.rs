@@ -1,6 +1,6 @@
 //! What the fake TikTok knows: tokens, creators, posts and their uploads.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use serde_json::Value;
@@ -23,6 +23,26 @@ pub(crate) struct Account {
     pub(crate) name: String,
     /// TikTok's `open_id` for it.
     pub(crate) open_id: String,
+}
+
+/// What a refresh token or an authorization code grants.
+#[derive(Debug, Clone)]
+pub(crate) struct Grant {
+    /// The account it belongs to.
+    pub(crate) account: Account,
+    /// The granted scopes, comma-separated.
+    pub(crate) scope: String,
+}
+
+/// An authorization code waiting for its exchange.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingCode {
+    /// The account it connects and its scopes.
+    pub(crate) grant: Grant,
+    /// The `redirect_uri` of the authorization request (the exchange must repeat it).
+    pub(crate) redirect_uri: String,
+    /// The PKCE S256 challenge, when the authorization request had one.
+    pub(crate) code_challenge: Option<String>,
 }
 
 /// A `FILE_UPLOAD` in progress.
@@ -88,6 +108,18 @@ pub(crate) struct PostState {
 pub(crate) struct Inner {
     /// Token → account.
     pub(crate) tokens: HashMap<String, Account>,
+    /// Access tokens answered as expired.
+    pub(crate) expired_tokens: HashSet<String>,
+    /// Live refresh tokens (a used one is removed: TikTok rotates them).
+    pub(crate) refresh_tokens: HashMap<String, Grant>,
+    /// Unused authorization codes.
+    pub(crate) codes: HashMap<String, PendingCode>,
+    /// The app's client key and secret the OAuth endpoints accept.
+    pub(crate) client: (String, String),
+    /// `grant_type=refresh_token` requests that reached the token endpoint.
+    pub(crate) refresh_calls: usize,
+    /// `expires_in` of issued access tokens, in seconds.
+    pub(crate) access_token_lifetime_secs: u64,
     /// Posts by `publish_id`.
     pub(crate) posts: HashMap<String, PostState>,
     /// Upload id → `publish_id`.
@@ -135,6 +167,15 @@ impl Shared {
                 .unwrap_or_default(),
             inner: Mutex::new(Inner {
                 tokens: HashMap::new(),
+                expired_tokens: HashSet::new(),
+                refresh_tokens: HashMap::new(),
+                codes: HashMap::new(),
+                client: (
+                    super::FAKE_CLIENT_KEY.to_string(),
+                    super::FAKE_CLIENT_SECRET.to_string(),
+                ),
+                refresh_calls: 0,
+                access_token_lifetime_secs: 86_400,
                 posts: HashMap::new(),
                 uploads: HashMap::new(),
                 privacy_options: ALL_PRIVACY_LEVELS.iter().map(|s| s.to_string()).collect(),
