@@ -496,3 +496,39 @@ async fn the_fake_refuses_bad_authorization_requests() {
         assert!(query.is_empty(), "{drop}");
     }
 }
+
+#[tokio::test]
+async fn without_user_info_the_connection_is_named_by_its_open_id() {
+    let fake = FakeTikTok::spawn().await.expect("the fake starts");
+    let publisher = publisher(&fake);
+    let provider = publisher.tokens().expect("a provider");
+    let request = AuthorizationRequest {
+        redirect_uri: REDIRECT,
+        state: "s",
+        code_challenge: None,
+    };
+    let (_, query) = authorize(&provider.authorization_url(&request).expect("a URL")).await;
+    fake.inject(Fault::respond(
+        "/v2/user/info/",
+        StatusCode::UNAUTHORIZED,
+        json!({"data": {}, "error": {"code": "scope_not_authorized", "message": "", "log_id": "3"}}),
+    ));
+    let connection = provider
+        .exchange_code(&query["code"], REDIRECT, None)
+        .await
+        .expect("the exchange works");
+    let open_id = connection.attribute("open_id").expect("an open_id");
+    assert_eq!(connection.account_name, open_id);
+}
+
+#[test]
+fn the_provider_debug_hides_the_secret() {
+    let publisher = TikTokPublisher::new(TikTokConfig {
+        client_id: Some("ck".into()),
+        client_secret: Some(SecretString::from("tt-very-secret".to_string())),
+        ..TikTokConfig::default()
+    });
+    let shown = format!("{publisher:?}");
+    assert!(!shown.contains("tt-very-secret"), "{shown}");
+    assert!(shown.contains("oauth"), "{shown}");
+}
