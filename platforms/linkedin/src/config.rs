@@ -21,6 +21,11 @@ pub const DEFAULT_MAX_VIDEO_BYTES: u64 = 500 * 1024 * 1024;
 /// day per member is the figure commonly reported for member posting.
 pub const DEFAULT_DAILY_POST_LIMIT: u32 = 150;
 
+/// The scopes asked for when connecting an account unless configured otherwise:
+/// OpenID Connect (`openid`, `profile`, so the member's id can be read) and posting as
+/// the member (`w_member_social`).
+pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "w_member_social"];
+
 /// How long a detached task keeps waiting for a still-processing video, unless
 /// configured otherwise (an hour).
 pub const DEFAULT_BACKGROUND_BUDGET_SECS: u64 = 3600;
@@ -43,11 +48,16 @@ pub struct LinkedInConfig {
     /// The API host (`https://api.linkedin.com/`); `rest/…` and `v2/userinfo` are
     /// joined under it.
     pub base_url: Url,
-    /// The OAuth host (`https://www.linkedin.com/`), for token refresh flows.
+    /// The OAuth host (`https://www.linkedin.com/`): the authorization page
+    /// (`oauth/v2/authorization`) and the token endpoint (`oauth/v2/accessToken`).
     pub oauth_base_url: Url,
+    /// The scopes asked for when connecting an account ([`DEFAULT_SCOPES`]); add
+    /// `w_organization_social` to post as pages.
+    pub scopes: Vec<String>,
     /// Sent as `LinkedIn-Version` (`YYYYMM`).
     pub api_version: String,
-    /// The LinkedIn app's client id, for token refresh flows (not used to publish).
+    /// The LinkedIn app's client id, for connecting accounts and refreshing tokens
+    /// (not used to publish).
     pub client_id: Option<String>,
     /// The LinkedIn app's client secret (hidden in `Debug`).
     pub client_secret: Option<SecretString>,
@@ -75,6 +85,7 @@ impl Default for LinkedInConfig {
         Self {
             base_url: parse_default(DEFAULT_BASE_URL),
             oauth_base_url: parse_default(DEFAULT_OAUTH_BASE_URL),
+            scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
             api_version: DEFAULT_API_VERSION.to_string(),
             client_id: None,
             client_secret: None,
@@ -114,6 +125,16 @@ impl LinkedInConfig {
         }
         url
     }
+
+    /// `oauth_base_url` with a trailing `/`, so joins keep any path prefix.
+    pub(crate) fn oauth_base(&self) -> Url {
+        let mut url = self.oauth_base_url.clone();
+        if !url.path().ends_with('/') {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+        }
+        url
+    }
 }
 
 impl std::fmt::Debug for LinkedInConfig {
@@ -121,6 +142,7 @@ impl std::fmt::Debug for LinkedInConfig {
         f.debug_struct("LinkedInConfig")
             .field("base_url", &self.base_url.as_str())
             .field("oauth_base_url", &self.oauth_base_url.as_str())
+            .field("scopes", &self.scopes)
             .field("api_version", &self.api_version)
             .field("client_id", &self.client_id)
             .field(
@@ -169,6 +191,7 @@ mod tests {
         assert_eq!(config.max_attempts, 4);
         assert_eq!(config.initial_backoff_ms, 500);
         assert_eq!(config.oauth_base_url.as_str(), "https://www.linkedin.com/");
+        assert_eq!(config.scopes, ["openid", "profile", "w_member_social"]);
     }
 
     #[test]

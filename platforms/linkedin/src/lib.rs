@@ -32,6 +32,36 @@
 //! urn>}` and a detached task keeps polling (up to `background_budget_secs`), then
 //! creates the post and its first comment, logging the outcome (never a token or a
 //! URL). See [`LinkedInPublisher`].
+//!
+//! # Connecting accounts and keeping tokens working
+//!
+//! What a team registers, in the LinkedIn Developer Portal:
+//! - an app (with a LinkedIn page as its company), with the products "Share on
+//!   LinkedIn" (scope `w_member_social`) and "Sign In with LinkedIn using OpenID
+//!   Connect" (`openid`, `profile`); to post as pages, the Community Management API
+//!   (`w_organization_social`, add it to `scopes`);
+//! - under Auth, the redirect URL of the connect callback, e.g.
+//!   `https://<your host>/api/connect/linkedin/callback` (LinkedIn compares it
+//!   exactly);
+//! - refresh tokens exist only for apps LinkedIn approved for programmatic refresh
+//!   tokens; without them an account is reconnected when its 60-day token expires.
+//!
+//! Config keys (`[platforms.linkedin]`): `client_id`, `client_secret` (both needed to
+//! connect and refresh; missing, the flows answer [`fanout_core::TokenError::Unsupported`]
+//! naming them), `oauth_base_url` (`https://www.linkedin.com/`, the authorization page
+//! `oauth/v2/authorization` and the token endpoint `oauth/v2/accessToken`), `scopes`
+//! ([`DEFAULT_SCOPES`]), and `base_url` for the API (`v2/userinfo` names the connected
+//! member).
+//!
+//! Token behaviour ([`LinkedInTokens`], returned by `Publisher::tokens`): access
+//! tokens last 60 days (`expires_at = now + expires_in`); a refresh sends
+//! `grant_type=refresh_token` with the client credentials and keeps the refresh token
+//! LinkedIn answers (the same one: it lasts a year from the original consent, a
+//! refresh does not extend it). `invalid_grant` (expired or revoked) means the account
+//! must be reconnected; 5xx, 429 and network errors keep every token. The
+//! authorization URL carries `response_type=code`, `client_id`, `redirect_uri`,
+//! `state` and `scope`; LinkedIn's web flow takes no PKCE. A connected account is named
+//! after the member's name and carries `author_urn = urn:li:person:<sub>`.
 #![forbid(unsafe_code)]
 
 mod author;
@@ -41,6 +71,7 @@ mod commentary;
 mod comments;
 mod config;
 mod errors;
+mod oauth;
 mod options;
 mod photos;
 mod posts;
@@ -50,8 +81,9 @@ mod video;
 pub use commentary::{escape_little_text, RESERVED};
 pub use config::{
     LinkedInConfig, DEFAULT_API_VERSION, DEFAULT_BACKGROUND_BUDGET_SECS, DEFAULT_BASE_URL,
-    DEFAULT_DAILY_POST_LIMIT, DEFAULT_MAX_VIDEO_BYTES, DEFAULT_OAUTH_BASE_URL,
+    DEFAULT_DAILY_POST_LIMIT, DEFAULT_MAX_VIDEO_BYTES, DEFAULT_OAUTH_BASE_URL, DEFAULT_SCOPES,
 };
+pub use oauth::LinkedInTokens;
 pub use options::{MAX_ALT_TEXT_CHARS, MAX_COMMENT_CHARS};
 pub use publisher::{
     LinkedInPublisher, MAX_COMMENTARY_CHARS, MAX_IMAGES, MAX_PHOTO_BYTES, MIN_VIDEO_BYTES,

@@ -5,7 +5,7 @@ use std::time::Duration;
 use fanout_core::secrecy::SecretString;
 use fanout_core::{
     async_trait, Capabilities, Connection, PhotoLimits, PostMedia, PublishContext, PublishError,
-    Publisher, Receipt, Throttle, VideoLimits,
+    Publisher, Receipt, Throttle, TokenProvider, VideoLimits,
 };
 use serde_json::{json, Value};
 
@@ -16,6 +16,7 @@ use crate::commentary::commentary;
 use crate::comments;
 use crate::config::LinkedInConfig;
 use crate::errors::PLATFORM;
+use crate::oauth::LinkedInTokens;
 use crate::options::Options;
 use crate::photos;
 use crate::posts;
@@ -62,6 +63,7 @@ pub struct LinkedInPublisher {
     config: LinkedInConfig,
     http: reqwest::Client,
     throttle: Throttle,
+    tokens: LinkedInTokens,
 }
 
 impl LinkedInPublisher {
@@ -77,10 +79,12 @@ impl LinkedInPublisher {
     /// A publisher using `http` (shared connection pool, proxies, test clients).
     pub fn with_client(config: LinkedInConfig, http: reqwest::Client) -> Self {
         let throttle = Throttle::per_day(PLATFORM, config.daily_post_limit);
+        let tokens = LinkedInTokens::new(config.clone(), http.clone());
         Self {
             config,
             http,
             throttle,
+            tokens,
         }
     }
 
@@ -150,6 +154,10 @@ impl Publisher for LinkedInPublisher {
 
     fn display_name(&self) -> &'static str {
         PLATFORM
+    }
+
+    fn tokens(&self) -> Option<&dyn TokenProvider> {
+        Some(&self.tokens)
     }
 
     fn capabilities(&self) -> Capabilities {

@@ -28,7 +28,7 @@ pub(crate) fn member(shared: &Shared, headers: &HeaderMap) -> Result<Member, Res
     else {
         return Err(errors::invalid_token());
     };
-    if token.starts_with("expired") {
+    if token.starts_with("expired") || shared.lock().expired_tokens.contains(token) {
         return Err(errors::expired_token());
     }
     if token.starts_with("revoked") {

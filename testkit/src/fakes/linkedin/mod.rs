@@ -32,6 +32,13 @@
 //!   kept ([`FakeLinkedIn::comments`]).
 //!
 //! A post answers 201 with an empty body and `x-restli-id: urn:li:share:<n>`.
+//!
+//! The OAuth endpoints (`GET /oauth/v2/authorization`, `POST /oauth/v2/accessToken`)
+//! are served on the same host (point `oauth_base_url` at [`FakeLinkedIn::base_url`]);
+//! they accept the app [`DEFAULT_CLIENT_ID`] / [`DEFAULT_CLIENT_SECRET`] unless
+//! [`FakeLinkedIn::set_client`] says otherwise. Tokens they issue work on every API
+//! route for the member they belong to. See the `oauth` module docs for what they
+//! check.
 
 // Helpers hand ready-made error responses back to their handler.
 #![allow(clippy::result_large_err)]
@@ -40,6 +47,7 @@ mod auth;
 mod comments;
 mod errors;
 mod images;
+mod oauth;
 mod posts;
 mod state;
 mod videos;
@@ -60,7 +68,7 @@ use state::{Member, Shared};
 
 pub use comments::MAX_COMMENT_CHARS;
 pub use posts::{MAX_ALT_TEXT_CHARS, MAX_COMMENTARY_CHARS};
-pub use state::{FakeComment, DEFAULT_DAILY_POSTS};
+pub use state::{FakeComment, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DAILY_POSTS};
 
 /// The fake LinkedIn API on a loopback port; stops when dropped.
 #[derive(Debug)]
@@ -79,6 +87,8 @@ impl FakeLinkedIn {
         let shared = Arc::new(Shared::new(root));
         let app = Router::new()
             .route("/v2/userinfo", get(auth::userinfo))
+            .route("/oauth/v2/authorization", get(oauth::authorize))
+            .route("/oauth/v2/accessToken", post(oauth::access_token))
             .route("/rest/videos", post(videos::action_call))
             .route("/rest/videos/{urn}", get(videos::status))
             .route("/rest/images", post(images::action_call))
@@ -178,6 +188,70 @@ impl FakeLinkedIn {
     /// How many images were initialized so far.
     pub fn images_initialized(&self) -> usize {
         self.shared.lock().images.len()
+    }
+
+    /// Sets the app credentials the OAuth endpoints accept (by default
+    /// [`DEFAULT_CLIENT_ID`] / [`DEFAULT_CLIENT_SECRET`]).
+    pub fn set_client(&self, client_id: &str, client_secret: &str) {
+        let mut inner = self.shared.lock();
+        inner.client_id = client_id.to_string();
+        inner.client_secret = client_secret.to_string();
+    }
+
+    /// A connection for the member `account_name` (attributes as
+    /// [`FakePlatform::connection`]) with an access token, a refresh token valid for a
+    /// year, and `expires_at` as given (the fake does not enforce it: use
+    /// [`FakeLinkedIn::expire_access_token`] to make the access token fail).
+    pub fn refreshable_connection(
+        &self,
+        account_name: &str,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> Connection {
+        let mut connection = FakePlatform::connection(self, account_name);
+        let refresh = format!("AQX{:032x}", rand::random::<u128>());
+        self.shared.lock().refresh_tokens.insert(
+            refresh.clone(),
+            state::RefreshGrant {
+                member: Member {
+                    name: account_name.to_string(),
+                    person_id: state::person_id(account_name),
+                },
+                scope: "openid profile w_member_social".to_string(),
+                expires_at: chrono::Utc::now()
+                    + chrono::Duration::seconds(oauth::REFRESH_TOKEN_SECS),
+            },
+        );
+        connection.refresh_token = Some(refresh.into());
+        connection.expires_at = Some(expires_at);
+        connection
+    }
+
+    /// From now on the API answers `token` with 401 `EXPIRED_ACCESS_TOKEN`.
+    pub fn expire_access_token(&self, token: &str) {
+        self.shared.lock().expired_tokens.insert(token.to_string());
+    }
+
+    /// From now on the token endpoint answers `token` with `invalid_grant`.
+    pub fn revoke_refresh_token(&self, token: &str) {
+        self.shared.lock().refresh_tokens.remove(token);
+    }
+
+    /// Whether a refresh replaces the refresh token (the old one then stops working).
+    /// LinkedIn does not rotate (the default, `false`): it answers the same refresh
+    /// token, which keeps the lifetime of the original consent.
+    pub fn set_rotate_refresh_tokens(&self, rotate: bool) {
+        self.shared.lock().rotate_refresh_tokens = rotate;
+    }
+
+    /// How many `grant_type=refresh_token` requests reached the token endpoint.
+    pub fn refresh_calls(&self) -> usize {
+        self.shared.lock().refresh_calls
+    }
+
+    /// The member name the `n`-th approval of the authorization page connects
+    /// (`Connected Member <n>`, from 1), for [`FakeLinkedIn::person_urn`].
+    pub fn authorized_member_name(n: u64) -> String {
+        format!("Connected Member {n}")
     }
 
     /// The fault switchboard (shared with the server).

@@ -1,6 +1,6 @@
 //! What the fake LinkedIn knows: tokens, members, organizations, videos, images.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,10 @@ pub(crate) const MAX_VIDEO_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 pub(crate) const MAX_IMAGE_BYTES: u64 = 36 * 1024 * 1024;
 /// The daily per-member post limit, unless a test sets another.
 pub const DEFAULT_DAILY_POSTS: u32 = 150;
+/// The `client_id` the fake's OAuth endpoints accept unless a test sets another.
+pub const DEFAULT_CLIENT_ID: &str = "fake-linkedin-client-id";
+/// The `client_secret` the fake's token endpoint accepts unless a test sets another.
+pub const DEFAULT_CLIENT_SECRET: &str = "fake-linkedin-client-secret";
 
 /// The member a token belongs to.
 #[derive(Debug, Clone)]
@@ -133,11 +137,52 @@ pub(crate) struct Image {
     pub(crate) received: Option<ReceivedMedia>,
 }
 
+/// A refresh token the fake issued.
+#[derive(Debug, Clone)]
+pub(crate) struct RefreshGrant {
+    /// Whose it is.
+    pub(crate) member: Member,
+    /// The scopes granted at consent (space-separated).
+    pub(crate) scope: String,
+    /// When it stops working: a year after the original consent (a refresh does not
+    /// extend it).
+    pub(crate) expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// An authorization code the fake handed out (single use).
+#[derive(Debug, Clone)]
+pub(crate) struct AuthCode {
+    /// The member it connects.
+    pub(crate) member: Member,
+    /// The `redirect_uri` it was issued to; the exchange must quote it exactly.
+    pub(crate) redirect_uri: String,
+    /// The scopes granted (space-separated).
+    pub(crate) scope: String,
+    /// When it stops working (LinkedIn: 30 minutes).
+    pub(crate) expires_at: Instant,
+}
+
 /// Everything mutable.
 #[derive(Debug)]
 pub(crate) struct Inner {
     /// Known tokens.
     pub(crate) tokens: HashMap<String, Member>,
+    /// Access tokens a test declared expired.
+    pub(crate) expired_tokens: HashSet<String>,
+    /// Live refresh tokens.
+    pub(crate) refresh_tokens: HashMap<String, RefreshGrant>,
+    /// Unused authorization codes.
+    pub(crate) codes: HashMap<String, AuthCode>,
+    /// The app's `client_id` the OAuth endpoints accept.
+    pub(crate) client_id: String,
+    /// The app's `client_secret` the token endpoint accepts.
+    pub(crate) client_secret: String,
+    /// Whether a refresh replaces the refresh token (LinkedIn does not).
+    pub(crate) rotate_refresh_tokens: bool,
+    /// Refresh requests that reached the token endpoint.
+    pub(crate) refresh_calls: usize,
+    /// Members connected through the authorization page so far.
+    pub(crate) authorized_members: u64,
     /// Organizations each account (by name) administers.
     pub(crate) organizations: HashMap<String, Vec<String>>,
     /// Videos by urn.
@@ -209,6 +254,14 @@ impl Shared {
             log: PublishLog::default(),
             inner: Mutex::new(Inner {
                 tokens: HashMap::new(),
+                expired_tokens: HashSet::new(),
+                refresh_tokens: HashMap::new(),
+                codes: HashMap::new(),
+                client_id: DEFAULT_CLIENT_ID.to_string(),
+                client_secret: DEFAULT_CLIENT_SECRET.to_string(),
+                rotate_refresh_tokens: false,
+                refresh_calls: 0,
+                authorized_members: 0,
                 organizations: HashMap::new(),
                 videos: HashMap::new(),
                 images: HashMap::new(),

@@ -1,0 +1,360 @@
+//! [`LinkedInTokens`]: LinkedIn's OAuth 2.0 (3-legged) flows — the authorization URL,
+//! the code exchange and the refresh — against `oauth_base_url`.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use fanout_core::http::{sanitize_platform_message, transport_error, Idempotence};
+use fanout_core::secrecy::{ExposeSecret, SecretString};
+use fanout_core::{async_trait, AuthorizationRequest, Connection, TokenError, TokenProvider};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use serde::Deserialize;
+use url::Url;
+
+use crate::config::LinkedInConfig;
+use crate::errors::PLATFORM;
+
+/// The token endpoint under `oauth_base_url`.
+const TOKEN_PATH: &str = "oauth/v2/accessToken";
+/// The authorization page under `oauth_base_url`.
+const AUTHORIZATION_PATH: &str = "oauth/v2/authorization";
+
+/// LinkedIn's OAuth operations for a [`TokenProvider`]: the authorization URL,
+/// `grant_type=authorization_code` and `grant_type=refresh_token` at
+/// `POST <oauth_base_url>/oauth/v2/accessToken` (form-urlencoded, with the app's
+/// `client_id` and `client_secret`).
+///
+/// - LinkedIn's web flow takes no PKCE (only native apps LinkedIn enabled it for do),
+///   so [`TokenProvider::supports_pkce`] is `false` and a challenge is not sent.
+/// - Refresh tokens exist only for apps LinkedIn approved for them; they last a year
+///   from the original consent and a refresh does not extend it. A refresh answer's
+///   refresh token is kept (LinkedIn answers the same one), else the old one is.
+/// - `invalid_grant` and other definitive 4xx answers are [`TokenError::Refused`]
+///   (reconnect the account); 5xx, 429, network errors and unreadable answers are
+///   [`TokenError::Transient`]; no `client_id` / `client_secret`, or an app LinkedIn
+///   does not recognise (`invalid_client`), is [`TokenError::Unsupported`].
+///
+/// A connected account is named after the member's OpenID Connect `name` and carries
+/// `author_urn = urn:li:person:<sub>` (both from `GET <base_url>/v2/userinfo`).
+#[derive(Debug, Clone)]
+pub struct LinkedInTokens {
+    config: LinkedInConfig,
+    http: reqwest::Client,
+}
+
+/// The token endpoint's answer.
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: Option<String>,
+    expires_in: Option<i64>,
+    refresh_token: Option<String>,
+}
+
+/// The token endpoint's error body: `{"error", "error_description"}`, or the API's
+/// `{"status", "code", "message"}` shape.
+#[derive(Deserialize, Default)]
+struct OAuthError {
+    error: Option<String>,
+    error_description: Option<String>,
+    code: Option<String>,
+    message: Option<String>,
+}
+
+/// `GET /v2/userinfo`.
+#[derive(Deserialize)]
+struct UserInfo {
+    sub: Option<String>,
+    name: Option<String>,
+}
+
+impl LinkedInTokens {
+    /// The OAuth flows of `config`'s app, over `http`.
+    pub fn new(config: LinkedInConfig, http: reqwest::Client) -> Self {
+        Self { config, http }
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.config.request_timeout_secs.max(1))
+    }
+
+    /// The app's `client_id` and `client_secret`, or the sentence naming the keys.
+    fn client(&self) -> Result<(&str, &SecretString), TokenError> {
+        match (&self.config.client_id, &self.config.client_secret) {
+            (Some(id), Some(secret)) if !id.trim().is_empty() => Ok((id.trim(), secret)),
+            _ => Err(TokenError::Unsupported(format!(
+                "{PLATFORM} tokens cannot be obtained or refreshed without the app's \
+                 credentials; set `platforms.linkedin.client_id` and \
+                 `platforms.linkedin.client_secret` (from the app's Auth tab in the \
+                 LinkedIn Developer Portal)."
+            ))),
+        }
+    }
+
+    fn url(&self, path: &str) -> Result<Url, TokenError> {
+        self.config.oauth_base().join(path).map_err(|_| {
+            TokenError::Unsupported(format!(
+                "The {PLATFORM} OAuth URL cannot be combined with a path; check \
+                 `platforms.linkedin.oauth_base_url`."
+            ))
+        })
+    }
+
+    /// One call of the token endpoint with `fields` plus the client credentials.
+    async fn token_call(&self, fields: &[(&str, &str)]) -> Result<TokenAnswer, TokenError> {
+        let (client_id, secret) = self.client()?;
+        let body = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.extend_pairs(fields.iter().copied());
+            form.append_pair("client_id", client_id);
+            form.append_pair("client_secret", secret.expose_secret());
+            form.finish()
+        };
+        let response = self
+            .http
+            .post(self.url(TOKEN_PATH)?)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(ACCEPT, "application/json")
+            .timeout(self.timeout())
+            .body(body)
+            .send()
+            .await
+            .map_err(|err| {
+                TokenError::Transient(
+                    transport_error(PLATFORM, &err, Idempotence::Safe)
+                        .message()
+                        .to_string(),
+                )
+            })?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(|err| {
+            TokenError::Transient(
+                transport_error(PLATFORM, &err, Idempotence::Safe)
+                    .message()
+                    .to_string(),
+            )
+        })?;
+        if !(200..300).contains(&status) {
+            return Err(classify(status, &body));
+        }
+        match serde_json::from_slice::<TokenAnswer>(&body) {
+            Ok(answer)
+                if answer
+                    .access_token
+                    .as_deref()
+                    .is_some_and(|t| !t.is_empty()) =>
+            {
+                Ok(answer)
+            }
+            _ => Err(classify(status, &body)),
+        }
+    }
+
+    /// The member behind a fresh access token: `(name, person id)`.
+    async fn member(&self, access_token: &str) -> Result<(Option<String>, String), TokenError> {
+        let url = self.config.api_base().join("v2/userinfo").map_err(|_| {
+            TokenError::Unsupported(format!(
+                "The {PLATFORM} base URL cannot be combined with a path; check \
+                 `platforms.linkedin.base_url`."
+            ))
+        })?;
+        let response = self
+            .http
+            .get(url)
+            .header(AUTHORIZATION, format!("Bearer {access_token}"))
+            .timeout(self.timeout())
+            .send()
+            .await
+            .map_err(|err| {
+                TokenError::Transient(
+                    transport_error(PLATFORM, &err, Idempotence::Safe)
+                        .message()
+                        .to_string(),
+                )
+            })?;
+        let status = response.status().as_u16();
+        if status == 429 || status >= 500 {
+            return Err(TokenError::Transient(format!(
+                "{PLATFORM} could not say who connected (HTTP {status}); try connecting again \
+                 in a few minutes."
+            )));
+        }
+        let info = if (200..300).contains(&status) {
+            response.json::<UserInfo>().await.ok()
+        } else {
+            None
+        };
+        match info {
+            Some(UserInfo {
+                sub: Some(sub),
+                name,
+            }) if valid_id(&sub) => Ok((name.filter(|n| !n.trim().is_empty()), sub)),
+            _ => Err(TokenError::Refused(format!(
+                "{PLATFORM} did not say which member connected (HTTP {status}); connect again \
+                 and grant the openid and profile scopes (add them to \
+                 `platforms.linkedin.scopes` and to the app's products)."
+            ))),
+        }
+    }
+}
+
+/// Maps an error answer of the token endpoint.
+fn classify(status: u16, body: &[u8]) -> TokenError {
+    let parsed: OAuthError = serde_json::from_slice(body).unwrap_or_default();
+    let error = parsed.error.or(parsed.code).unwrap_or_default();
+    let description = parsed
+        .error_description
+        .or(parsed.message)
+        .map(|d| sanitize_platform_message(&d))
+        .filter(|d| !d.is_empty());
+    let said = description.map(|d| format!(": {d}")).unwrap_or_default();
+    if status == 429 || status >= 500 || (200..300).contains(&status) {
+        let what = if (200..300).contains(&status) {
+            "an unreadable answer".to_string()
+        } else {
+            format!("HTTP {status}")
+        };
+        return TokenError::Transient(format!(
+            "{PLATFORM}'s token endpoint gave {what}{said}; every token was kept, try again \
+             in a few minutes."
+        ));
+    }
+    match error.as_str() {
+        "invalid_client" | "unauthorized_client" => TokenError::Unsupported(format!(
+            "{PLATFORM} did not accept the app's credentials ({error}{said}); check \
+             `platforms.linkedin.client_id` and `platforms.linkedin.client_secret`."
+        )),
+        "invalid_grant" => TokenError::Refused(format!(
+            "{PLATFORM} refused the grant (invalid_grant{said}): it expired (a year after \
+             the member connected) or was revoked; reconnect the {PLATFORM} account."
+        )),
+        "" => TokenError::Refused(format!(
+            "{PLATFORM}'s token endpoint refused the request (HTTP {status}); reconnect the \
+             {PLATFORM} account."
+        )),
+        other => TokenError::Refused(format!(
+            "{PLATFORM}'s token endpoint refused the request ({}{said}); reconnect the \
+             {PLATFORM} account.",
+            sanitize_platform_message(other)
+        )),
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn expires_at(expires_in: Option<i64>) -> Option<chrono::DateTime<Utc>> {
+    expires_in
+        .filter(|s| *s > 0)
+        .map(|s| Utc::now() + chrono::Duration::seconds(s))
+}
+
+#[async_trait]
+impl TokenProvider for LinkedInTokens {
+    async fn refresh(&self, connection: &Connection) -> Result<Connection, TokenError> {
+        let Some(refresh_token) = connection.refresh_token.as_ref() else {
+            return Err(TokenError::Unsupported(format!(
+                "This {PLATFORM} connection has no refresh token (LinkedIn issues them only \
+                 to apps approved for programmatic refresh tokens); reconnect the \
+                 {PLATFORM} account when its access token expires."
+            )));
+        };
+        // The credentials are checked before anything is sent.
+        self.client()?;
+        let answer = self
+            .token_call(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.expose_secret()),
+            ])
+            .await?;
+        let mut fresh = connection.clone();
+        fresh.access_token = SecretString::from(answer.access_token.unwrap_or_default());
+        if let Some(rotated) = answer.refresh_token.filter(|t| !t.is_empty()) {
+            fresh.refresh_token = Some(SecretString::from(rotated));
+        }
+        fresh.expires_at = expires_at(answer.expires_in);
+        tracing::info!(platform = "linkedin", account = %connection.account_name, "access token refreshed");
+        Ok(fresh)
+    }
+
+    fn authorization_url(&self, request: &AuthorizationRequest<'_>) -> Result<Url, TokenError> {
+        let (client_id, _) = self.client()?;
+        let mut url = self.url(AUTHORIZATION_PATH)?;
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", request.redirect_uri)
+            .append_pair("state", request.state)
+            .append_pair("scope", &self.config.scopes.join(" "));
+        Ok(url)
+    }
+
+    fn supports_pkce(&self) -> bool {
+        false
+    }
+
+    async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        _code_verifier: Option<&str>,
+    ) -> Result<Connection, TokenError> {
+        let answer = self
+            .token_call(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect_uri),
+            ])
+            .await?;
+        let access_token = answer.access_token.unwrap_or_default();
+        let (name, sub) = self.member(&access_token).await?;
+        let mut connection = Connection::new(name.unwrap_or_else(|| sub.clone()), access_token)
+            .with_attribute("author_urn", format!("urn:li:person:{sub}"));
+        connection.refresh_token = answer
+            .refresh_token
+            .filter(|t| !t.is_empty())
+            .map(SecretString::from);
+        connection.expires_at = expires_at(answer.expires_in);
+        tracing::info!(platform = "linkedin", account = %connection.account_name, "account connected");
+        Ok(connection)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_map_to_refused_transient_or_unsupported() {
+        let grant = br#"{"error":"invalid_grant","error_description":"The provided authorization grant or refresh token is invalid, expired or revoked"}"#;
+        assert_eq!(
+            classify(400, grant),
+            TokenError::Refused(
+                "LinkedIn refused the grant (invalid_grant: The provided authorization grant \
+                 or refresh token is invalid, expired or revoked): it expired (a year after \
+                 the member connected) or was revoked; reconnect the LinkedIn account."
+                    .into()
+            )
+        );
+        let client =
+            br#"{"error":"invalid_client","error_description":"Client authentication failed"}"#;
+        assert!(
+            matches!(classify(401, client), TokenError::Unsupported(m) if m.contains("platforms.linkedin.client_secret"))
+        );
+        assert!(
+            matches!(classify(503, b"<html>down</html>"), TokenError::Transient(m) if m.contains("HTTP 503"))
+        );
+        assert!(matches!(classify(429, b""), TokenError::Transient(_)));
+        assert!(
+            matches!(classify(200, b"{}"), TokenError::Transient(m) if m.contains("unreadable"))
+        );
+        let api = br#"{"status":400,"code":"BAD_REQUEST","message":"bad"}"#;
+        assert!(
+            matches!(classify(400, api), TokenError::Refused(m) if m.contains("BAD_REQUEST: bad"))
+        );
+    }
+}
