@@ -322,3 +322,57 @@ async fn the_dialog_checks_its_parameters() {
         assert_eq!(answer.status().as_u16(), status, "without {skip}");
     }
 }
+
+#[tokio::test]
+async fn a_rate_limited_token_endpoint_is_transient() {
+    let env = common::env().await;
+    let p = publisher(&env.fake);
+    let c = env.fake.refreshable_connection("shop", Utc::now());
+    env.fake.inject(
+        Fault::respond(
+            "/oauth/access_token",
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"error": {"message": "(#4) Application request limit reached", "type": "OAuthException", "code": 4}}),
+        )
+        .with_header("retry-after", "1"),
+    );
+    let err = refresh(&p, &c).await.expect_err("429");
+    assert_eq!(
+        err,
+        TokenError::Transient(
+            "Instagram could not refresh the login right now ((#4) Application request limit \
+             reached); every token was kept, try again later."
+                .to_string()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_lost_page_lookup_keeps_the_new_login_and_the_old_page_token() {
+    let env = common::env().await;
+    let p = publisher(&env.fake);
+    let old = env.fake.refreshable_connection("shop", Utc::now());
+    env.fake
+        .inject(Fault::on("/me/accounts", FaultKind::DropConnection));
+    let before = Utc::now();
+    let new = refresh(&p, &old).await.expect("the new user token is kept");
+    assert_eq!(new.access_token(), old.access_token());
+    let old_user = old.refresh_token.as_ref().expect("rt").expose_secret();
+    let new_user = new.refresh_token.as_ref().expect("rt").expose_secret();
+    assert_ne!(new_user, old_user);
+    let due = new.expires_at.expect("expiry");
+    assert!(
+        due >= before && due <= Utc::now(),
+        "due for another refresh at once"
+    );
+    // The kept user token refreshes again; the old Page token still publishes.
+    let again = refresh(&p, &new).await.expect("refreshed again");
+    assert_ne!(again.access_token(), old.access_token());
+    assert_eq!(env.fake.refresh_calls(), 2);
+    publish_photo(&env, &new)
+        .await
+        .expect("old page token works");
+    publish_photo(&env, &again)
+        .await
+        .expect("new page token works");
+}
