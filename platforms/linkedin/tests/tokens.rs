@@ -494,3 +494,41 @@ async fn the_token_endpoint_is_strict() {
     assert!(left <= 365 * 24 * 3600 && left > 364 * 24 * 3600, "{left}");
     assert_eq!(body["scope"], "openid profile w_member_social");
 }
+
+#[tokio::test]
+async fn the_member_lookup_after_the_exchange_maps_its_failures() {
+    let s = setup().await;
+    let query = approve(&s, REDIRECT, "st").await;
+    s.fake.inject(Fault::respond(
+        "/v2/userinfo",
+        StatusCode::BAD_GATEWAY,
+        json!({"status": 502, "code": "BAD_GATEWAY", "message": "down"}),
+    ));
+    let err = provider(&s)
+        .exchange_code(&query["code"], REDIRECT, None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        TokenError::Transient(
+            "LinkedIn could not say who connected (HTTP 502); try connecting again in a few \
+             minutes."
+                .into()
+        )
+    );
+
+    let query = approve(&s, REDIRECT, "st").await;
+    s.fake.inject(Fault::respond(
+        "/v2/userinfo",
+        StatusCode::FORBIDDEN,
+        json!({"status": 403, "code": "ACCESS_DENIED", "message": "Not enough permissions"}),
+    ));
+    let err = provider(&s)
+        .exchange_code(&query["code"], REDIRECT, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, TokenError::Refused(m) if m.contains("openid and profile scopes")),
+        "{err:?}"
+    );
+}
