@@ -10,6 +10,12 @@ use fanout_linkedin::{LinkedInConfig, LinkedInPublisher};
 use fanout_tiktok::{TikTokConfig, TikTokPublisher};
 
 use crate::sandbox::Sandbox;
+use fanout_core::secrecy::SecretString;
+use fanout_testkit::fakes;
+
+fn secret(value: &str) -> SecretString {
+    SecretString::from(value.to_string())
+}
 
 /// Status polls in sandbox mode: the fakes finish at once, so poll at least this often.
 const SANDBOX_POLL_INTERVAL_MS: u64 = 100;
@@ -30,6 +36,17 @@ pub(crate) fn build(
     let mut instagram: InstagramConfig = config.platform("instagram")?;
     let mut linkedin: LinkedInConfig = config.platform("linkedin")?;
     if let Some(sandbox) = sandbox {
+        // OAuth goes to the fakes too, with the app credentials they accept, so
+        // /api/connect/<platform> and token refresh work in the sandbox.
+        tiktok.oauth_base_url = sandbox.tiktok.base_url();
+        tiktok.client_id = Some(fakes::tiktok::FAKE_CLIENT_KEY.into());
+        tiktok.client_secret = Some(secret(fakes::tiktok::FAKE_CLIENT_SECRET));
+        instagram.oauth_base_url = sandbox.instagram.oauth_base_url();
+        instagram.client_id = Some(fakes::instagram::FAKE_CLIENT_ID.into());
+        instagram.client_secret = Some(secret(fakes::instagram::FAKE_CLIENT_SECRET));
+        linkedin.oauth_base_url = sandbox.linkedin.base_url();
+        linkedin.client_id = Some(fakes::linkedin::DEFAULT_CLIENT_ID.into());
+        linkedin.client_secret = Some(secret(fakes::linkedin::DEFAULT_CLIENT_SECRET));
         tiktok.base_url = sandbox.tiktok.base_url();
         tiktok.poll_interval_ms = tiktok.poll_interval_ms.min(SANDBOX_POLL_INTERVAL_MS);
         tiktok.init_calls_per_minute = SANDBOX_TIKTOK_INITS_PER_MINUTE;
