@@ -1,6 +1,8 @@
 //! Connecting accounts and keeping their tokens fresh, through the ready server and the
 //! sandbox fakes' real OAuth endpoints.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::sync::Arc;
