@@ -54,6 +54,12 @@ pub trait Publisher: Send + Sync + 'static {
     ///
     /// Implementations must not repeat a publishing call whose outcome is unknown, and
     /// must never put a token or signed URL into an error message.
+    ///
+    /// Return [`crate::ErrorKind::TokenExpired`] only when nothing was published: the
+    /// engine then refreshes the token and calls `publish` once more. A token refused
+    /// after the platform accepted the post (say, on a status check) is not an expired
+    /// token for the engine: answer with what is known (e.g. `"status": "PROCESSING"`)
+    /// instead.
     async fn publish(&self, ctx: PublishContext<'_>) -> Result<Receipt, PublishError>;
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use fanout_core::{PublishError, Receipt};
+use fanout_core::{ErrorKind, PublishError, Receipt};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -96,16 +96,30 @@ pub(crate) async fn wait_until_published(
 /// (TikTok publishes on its own; posting again would duplicate it) and goes on polling
 /// in a detached task for `polling.background_budget`, keeping `keep_alive` (the
 /// hosted photo links TikTok may still pull) until then, and logging the outcome.
+/// The warning of a post TikTok accepted but whose status fanout could not read.
+const REFUSED_WHILE_CHECKING: &str = "TikTok accepted the post but refused the token while \
+fanout checked on it, so its final status is unknown here; reconnect the TikTok account \
+before the next upload.";
+
 pub(crate) async fn finish<K: Send + 'static>(
     api: &Api<'_>,
     publish_id: &str,
     polling: Polling,
     keep_alive: K,
 ) -> Result<Receipt, PublishError> {
-    if let Some(receipt) =
-        wait_until_published(api, publish_id, polling.interval, polling.budget).await?
-    {
-        return Ok(receipt);
+    match wait_until_published(api, publish_id, polling.interval, polling.budget).await {
+        Ok(Some(receipt)) => return Ok(receipt),
+        Ok(None) => {}
+        // TikTok accepted the post and publishes it on its own: a token refused while
+        // only checking on it must not read as "reconnect and publish again", which
+        // would post twice.
+        Err(err) if err.kind() == ErrorKind::TokenExpired => {
+            return Ok(Receipt::new()
+                .with("publish_id", publish_id)
+                .with("status", "PROCESSING")
+                .with("warnings", vec![REFUSED_WHILE_CHECKING.to_string()]))
+        }
+        Err(err) => return Err(err),
     }
     tracing::info!(
         publish_id,

@@ -537,3 +537,32 @@ async fn an_expired_token_reads_as_reconnect() {
         .unwrap_err();
     assert_eq!(err, PublishError::token_expired("TikTok"));
 }
+
+#[tokio::test]
+async fn a_token_refused_after_the_upload_reads_as_processing_not_reconnect() {
+    // Once the last chunk is in, TikTok publishes on its own: a 401 on the status check
+    // must not read as "expired token", which makes the engine refresh and publish again.
+    let s = setup().await;
+    let publisher = publisher_with(&s.fake, |_| {});
+    let file = spooled_mp4(s.dir.path(), 300_000).await;
+    let post = post(PostMedia::Video(Arc::clone(&file)), &[]);
+    s.fake.inject(
+        error_fault(
+            "/v2/post/publish/status/fetch/",
+            StatusCode::UNAUTHORIZED,
+            "access_token_invalid",
+            "The access token is invalid or not found in the request.",
+        )
+        .always(),
+    );
+    let receipt = publish(&s, &publisher, &post, &s.fake.connection("acme"))
+        .await
+        .expect("an accepted upload is not a failure");
+    assert_eq!(receipt.get("status"), Some(&json!("PROCESSING")));
+    assert!(receipt.get("publish_id").is_some());
+    assert_eq!(
+        receipt.get("warnings"),
+        Some(&json!(["TikTok accepted the post but refused the token while fanout checked on it, so its final status is unknown here; reconnect the TikTok account before the next upload."]))
+    );
+    s.fake.clear_faults();
+}
