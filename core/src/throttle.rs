@@ -58,7 +58,7 @@ impl Throttle {
     }
 
     /// Waits for a call slot for `token`, at most `max_wait`. When the wait would be
-    /// longer, fails at once with "Rate limited by <Platform>, retry after …".
+    /// longer, fails at once with "Rate limited by `<Platform>`, retry after …".
     pub async fn acquire(&self, token: &str, max_wait: Duration) -> Result<(), PublishError> {
         // Keys are a hash of the token: the limiter never holds a credential.
         let key: [u8; 16] = Sha256::digest(token.as_bytes())[..16]
