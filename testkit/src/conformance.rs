@@ -2,7 +2,9 @@
 //! fake. A platform crate runs them all with [`run_all`]; a plugin author does the same
 //! with their own [`FakePlatform`].
 //!
-//! Each check panics with a sentence saying what went wrong.
+//! Each check panics with a sentence saying what went wrong. The token checks (see
+//! [`tokens`]) run only when the publisher has a [`fanout_core::TokenProvider`] and the
+//! fake hands out refreshable connections.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,10 +20,13 @@ use crate::faults::{Fault, FaultKind};
 use crate::media::{spooled_jpeg, spooled_mp4};
 use crate::media_server::MediaServer;
 
+pub mod tokens;
+
 /// What the checks run against.
 pub struct Harness<'a> {
-    /// The publisher under test, pointed at `fake`.
-    pub publisher: &'a dyn Publisher,
+    /// The publisher under test, pointed at `fake` (an `Arc`, so the token checks can
+    /// hand it to an [`fanout_core::Engine`]).
+    pub publisher: Arc<dyn Publisher>,
     /// The platform's fake.
     pub fake: &'a dyn FakePlatform,
     /// A media host the fake can pull from.
@@ -34,7 +39,10 @@ pub struct Harness<'a> {
 pub const SAMPLE_VIDEO_BYTES: usize = 12 * 1024 * 1024 + 12_345;
 
 /// Runs every check, in order, each against a clean fake (faults cleared).
-pub async fn run_all(publisher: &dyn Publisher, fake: &dyn FakePlatform) {
+///
+/// Configure the publisher with the fake's client credentials (and its OAuth base URL)
+/// so that [`Publisher::tokens`] is `Some`: the token checks are skipped otherwise.
+pub async fn run_all(publisher: Arc<dyn Publisher>, fake: &dyn FakePlatform) {
     let media = match MediaServer::spawn().await {
         Ok(media) => media,
         Err(err) => panic!("could not start the conformance media server: {err}"),
@@ -56,6 +64,7 @@ pub async fn run_all(publisher: &dyn Publisher, fake: &dyn FakePlatform) {
     rate_limited_first_call_is_retried(&h).await;
     server_error_on_first_call_is_retried(&h).await;
     lost_publish_answer_never_publishes_twice(&h).await;
+    tokens::run_token_checks(&h).await;
 }
 
 /// Builds a post of `media` with a fixed title.
@@ -90,7 +99,7 @@ fn posts_for(h: &Harness<'_>, account: &str) -> Vec<crate::record::PublishedPost
 
 /// Ids, names and capabilities are well formed.
 pub fn capabilities_are_consistent(h: &Harness<'_>) {
-    let p = h.publisher;
+    let p = &h.publisher;
     assert!(
         !p.id().is_empty() && p.id().chars().all(|c| c.is_ascii_lowercase() || c == '_'),
         "publisher id {:?} must be lowercase ascii",
@@ -254,6 +263,21 @@ async fn sample_for(h: &Harness<'_>) -> Post {
         PostMedia::Photos(files)
     };
     post(media, FormFields::default())
+}
+
+/// The media the fake should record for `post`: each file's size and SHA-256, in order.
+fn expected_media(post: &Post) -> Vec<crate::record::ReceivedMedia> {
+    let files: Vec<&Arc<MediaFile>> = match &post.media {
+        PostMedia::Video(file) => vec![file],
+        PostMedia::Photos(files) => files.iter().collect(),
+    };
+    files
+        .into_iter()
+        .map(|f| crate::record::ReceivedMedia {
+            size: f.len(),
+            sha256: f.sha256_hex(),
+        })
+        .collect()
 }
 
 fn inject_error(h: &Harness<'_>, route: &str, error: PlatformError) {

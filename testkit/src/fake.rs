@@ -1,5 +1,6 @@
 //! What every fake platform offers the conformance suite.
 
+use chrono::{DateTime, Utc};
 use fanout_core::Connection;
 use serde_json::Value;
 use url::Url;
@@ -60,4 +61,41 @@ pub trait FakePlatform: Send + Sync {
 
     /// Disarms every fault.
     fn clear_faults(&self);
+
+    /// A connection for a new account `account_name` whose refresh token the fake's
+    /// token endpoint accepts: an access token the API accepts, a refresh token,
+    /// `expires_at` as given, and the attributes the publisher needs.
+    ///
+    /// `None` (the default) when the fake serves no token endpoint; the conformance
+    /// token checks are then skipped. A fake that returns `Some` must also implement
+    /// [`FakePlatform::expire_access_token`], [`FakePlatform::revoke_refresh_token`],
+    /// [`FakePlatform::refresh_calls`] and [`FakePlatform::token_route`].
+    fn refreshable_connection(
+        &self,
+        _account_name: &str,
+        _expires_at: DateTime<Utc>,
+    ) -> Option<Connection> {
+        None
+    }
+
+    /// From now on the API refuses the access token `token` as expired (the platform's
+    /// own expired-token answer). Does nothing by default.
+    fn expire_access_token(&self, _token: &str) {}
+
+    /// From now on the token endpoint refuses the refresh token `token` definitively
+    /// (`invalid_grant`, revoked). Does nothing by default.
+    fn revoke_refresh_token(&self, _token: &str) {}
+
+    /// How many refresh requests reached the token endpoint so far (requests a fault
+    /// answered instead are not counted). `0` by default.
+    fn refresh_calls(&self) -> usize {
+        0
+    }
+
+    /// A path fragment matching the fake's token endpoint, for fault injection
+    /// (`"/oauth/token"`). Empty by default, which fakes without a token endpoint
+    /// keep; the token checks refuse an empty one.
+    fn token_route(&self) -> &'static str {
+        ""
+    }
 }

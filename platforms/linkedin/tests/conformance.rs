@@ -2,11 +2,19 @@
 
 mod common;
 
+use std::sync::Arc;
+
+use fanout_core::secrecy::SecretString;
+use fanout_testkit::fakes::linkedin::{FakeLinkedIn, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+
 #[tokio::test]
 async fn passes_the_conformance_suite() {
-    let fake = fanout_testkit::fakes::linkedin::FakeLinkedIn::spawn()
-        .await
-        .expect("the fake starts");
-    let publisher = fanout_linkedin::LinkedInPublisher::new(common::fast_config(&fake));
-    fanout_testkit::conformance::run_all(&publisher, &fake).await;
+    let fake = FakeLinkedIn::spawn().await.expect("the fake starts");
+    // With the fake's client credentials, so the token checks run.
+    let mut config = common::fast_config(&fake);
+    config.oauth_base_url = fake.base_url();
+    config.client_id = Some(DEFAULT_CLIENT_ID.to_string());
+    config.client_secret = Some(SecretString::from(DEFAULT_CLIENT_SECRET.to_string()));
+    let publisher = fanout_linkedin::LinkedInPublisher::new(config);
+    fanout_testkit::conformance::run_all(Arc::new(publisher), &fake).await;
 }

@@ -294,4 +294,32 @@ impl FakePlatform for FakeInstagram {
     fn clear_faults(&self) {
         self.shared.faults.clear();
     }
+
+    fn refreshable_connection(
+        &self,
+        account_name: &str,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Connection> {
+        Some(FakeInstagram::refreshable_connection(
+            self,
+            account_name,
+            expires_at,
+        ))
+    }
+
+    fn expire_access_token(&self, token: &str) {
+        FakeInstagram::expire_access_token(self, token);
+    }
+
+    fn revoke_refresh_token(&self, token: &str) {
+        FakeInstagram::revoke_refresh_token(self, token);
+    }
+
+    fn refresh_calls(&self) -> usize {
+        FakeInstagram::refresh_calls(self)
+    }
+
+    fn token_route(&self) -> &'static str {
+        "/oauth/access_token"
+    }
 }

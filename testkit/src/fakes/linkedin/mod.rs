@@ -307,4 +307,32 @@ impl FakePlatform for FakeLinkedIn {
     fn clear_faults(&self) {
         self.shared.faults.clear();
     }
+
+    fn refreshable_connection(
+        &self,
+        account_name: &str,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Connection> {
+        Some(FakeLinkedIn::refreshable_connection(
+            self,
+            account_name,
+            expires_at,
+        ))
+    }
+
+    fn expire_access_token(&self, token: &str) {
+        FakeLinkedIn::expire_access_token(self, token);
+    }
+
+    fn revoke_refresh_token(&self, token: &str) {
+        FakeLinkedIn::revoke_refresh_token(self, token);
+    }
+
+    fn refresh_calls(&self) -> usize {
+        FakeLinkedIn::refresh_calls(self)
+    }
+
+    fn token_route(&self) -> &'static str {
+        "/oauth/v2/accessToken"
+    }
 }

@@ -298,4 +298,32 @@ impl FakePlatform for FakeTikTok {
     fn clear_faults(&self) {
         self.shared.faults.clear();
     }
+
+    fn refreshable_connection(
+        &self,
+        account_name: &str,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Connection> {
+        Some(FakeTikTok::refreshable_connection(
+            self,
+            account_name,
+            expires_at,
+        ))
+    }
+
+    fn expire_access_token(&self, token: &str) {
+        FakeTikTok::expire_access_token(self, token);
+    }
+
+    fn revoke_refresh_token(&self, token: &str) {
+        FakeTikTok::revoke_refresh_token(self, token);
+    }
+
+    fn refresh_calls(&self) -> usize {
+        FakeTikTok::refresh_calls(self)
+    }
+
+    fn token_route(&self) -> &'static str {
+        "/v2/oauth/token/"
+    }
 }
