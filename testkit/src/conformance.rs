@@ -5,6 +5,10 @@
 //! Each check panics with a sentence saying what went wrong. The token checks (see
 //! [`tokens`]) run only when the publisher has a [`fanout_core::TokenProvider`] and the
 //! fake hands out refreshable connections.
+//! The fidelity checks (see [`fidelity`]: options carried, every mapped error code,
+//! limits refused before upload, processing past the budget) run the cases the fake
+//! lists through [`FakePlatform::option_cases`], [`FakePlatform::error_cases`] and
+//! [`FakePlatform::hold_processing`], and skip what it does not list.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -20,6 +24,7 @@ use crate::faults::{Fault, FaultKind};
 use crate::media::{spooled_jpeg, spooled_mp4};
 use crate::media_server::MediaServer;
 
+pub mod fidelity;
 pub mod tokens;
 
 /// What the checks run against.
@@ -65,6 +70,7 @@ pub async fn run_all(publisher: Arc<dyn Publisher>, fake: &dyn FakePlatform) {
     server_error_on_first_call_is_retried(&h).await;
     lost_publish_answer_never_publishes_twice(&h).await;
     tokens::run_token_checks(&h).await;
+    fidelity::run_fidelity_checks(&h).await;
 }
 
 /// Builds a post of `media` with a fixed title.

@@ -8,6 +8,56 @@ use url::Url;
 use crate::faults::Fault;
 use crate::record::PublishedPost;
 
+/// The media of an [`OptionCase`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionMedia {
+    /// One sample video.
+    Video,
+    /// This many sample JPEG photos.
+    Photos(usize),
+}
+
+/// Form fields to publish with, and where the fake must have recorded them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptionCase {
+    /// What the post carries.
+    pub media: OptionMedia,
+    /// Form fields, as a client sends them (`("privacy_level", "SELF_ONLY")`).
+    pub fields: Vec<(String, String)>,
+    /// JSON pointers into [`PublishedPost::options`] and the value each must hold.
+    pub expect: Vec<(String, Value)>,
+}
+
+impl OptionCase {
+    /// A case of `media` with `fields`, expecting each `(pointer, value)` of `expect`.
+    pub fn new(media: OptionMedia, fields: &[(&str, &str)], expect: &[(&str, Value)]) -> Self {
+        Self {
+            media,
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            expect: expect
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// A platform error answer and the [`fanout_core::ErrorKind`] the publisher must map it to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorCase {
+    /// A path fragment matching the call that answers it (for a [`Fault::respond`]).
+    pub route: &'static str,
+    /// HTTP status of the answer.
+    pub status: u16,
+    /// The platform's own error body.
+    pub body: Value,
+    /// The kind the publish must fail with.
+    pub kind: fanout_core::ErrorKind,
+}
+
 /// The error a fake can be asked to answer with, in its platform's own body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlatformError {
@@ -97,5 +147,25 @@ pub trait FakePlatform: Send + Sync {
     /// keep; the token checks refuse an empty one.
     fn token_route(&self) -> &'static str {
         ""
+    }
+
+    /// Representative form options and where the fake records them. Empty by default:
+    /// the options check is then skipped.
+    fn option_cases(&self) -> Vec<OptionCase> {
+        Vec::new()
+    }
+
+    /// Every platform error code the publisher maps, each as an answer on one route.
+    /// Empty by default: the error-code check is then skipped.
+    fn error_cases(&self) -> Vec<ErrorCase> {
+        Vec::new()
+    }
+
+    /// Keeps every post published from now on in processing for at least `at_least`
+    /// after its media is complete; `Duration::ZERO` restores the fake's default.
+    /// Returns whether the fake can (`false` by default: the processing check is then
+    /// skipped).
+    fn hold_processing(&self, _at_least: std::time::Duration) -> bool {
+        false
     }
 }

@@ -19,7 +19,7 @@ mod record;
 mod server;
 pub mod stores;
 
-pub use fake::{FakePlatform, PlatformError};
+pub use fake::{ErrorCase, FakePlatform, OptionCase, OptionMedia, PlatformError};
 pub use faults::{Fault, FaultKind, Faults};
 pub use media_server::MediaServer;
 pub use record::{MediaHasher, PublishLog, PublishedPost, ReceivedMedia};

@@ -38,7 +38,7 @@ const API_KEY: &str = "ak_conformance_tokens";
 /// The account the engine checks upload for.
 const ACCOUNT: &str = "conformance-tokens";
 /// The profile (`user`) holding the connection.
-const PROFILE: &str = "main";
+pub(super) const PROFILE: &str = "main";
 /// The engine's refresh margin in these checks.
 const MARGIN: Duration = Duration::from_secs(300);
 /// How many uploads the single-flight check sends at once.
@@ -161,7 +161,10 @@ pub async fn refreshed_tokens_publish(h: &Harness<'_>) {
 
 /// An engine over in-memory stores with only the publisher under test, and one account
 /// whose profile [`PROFILE`] holds `connection`.
-async fn engine_with(h: &Harness<'_>, connection: Connection) -> (Engine, Arc<MemoryDirectory>) {
+pub(super) async fn engine_with(
+    h: &Harness<'_>,
+    connection: Connection,
+) -> (Engine, Arc<MemoryDirectory>) {
     let directory = Arc::new(MemoryDirectory::new());
     let profile = Profile {
         username: PROFILE.to_string(),
@@ -257,7 +260,7 @@ fn upload_form(h: &Harness<'_>) -> (Endpoint, String, Bytes, Vec<ReceivedMedia>)
 }
 
 /// Uploads `body` through `engine` and returns this platform's result.
-async fn upload(
+pub(super) async fn upload(
     engine: &Engine,
     id: &str,
     endpoint: Endpoint,

@@ -51,10 +51,10 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use fanout_core::secrecy::SecretString;
 use fanout_core::Connection;
-use serde_json::Value;
+use serde_json::{json, Value};
 use url::Url;
 
-use crate::fake::{FakePlatform, PlatformError};
+use crate::fake::{ErrorCase, FakePlatform, OptionCase, OptionMedia, PlatformError};
 use crate::faults::{apply_faults, Fault, Faults};
 use crate::record::PublishedPost;
 use crate::server::FakeServer;
@@ -321,5 +321,83 @@ impl FakePlatform for FakeInstagram {
 
     fn token_route(&self) -> &'static str {
         "/oauth/access_token"
+    }
+
+    fn option_cases(&self) -> Vec<OptionCase> {
+        vec![
+            OptionCase::new(
+                OptionMedia::Video,
+                &[
+                    ("share_to_feed", "false"),
+                    ("location_id", "110843418940484"),
+                    ("thumb_offset", "2500"),
+                ],
+                &[
+                    ("/media_type", json!("REELS")),
+                    ("/share_to_feed", json!("false")),
+                    ("/location_id", json!("110843418940484")),
+                    ("/thumb_offset", json!("2500")),
+                ],
+            ),
+            OptionCase::new(
+                OptionMedia::Photos(1),
+                &[
+                    ("location_id", "42"),
+                    ("instagram_alt_text", "A red bicycle"),
+                ],
+                &[
+                    ("/location_id", json!("42")),
+                    ("/alt_text", json!("A red bicycle")),
+                ],
+            ),
+            OptionCase::new(
+                OptionMedia::Photos(2),
+                &[("collaborators", "partner"), ("location_id", "7")],
+                &[
+                    ("/media_type", json!("CAROUSEL")),
+                    ("/collaborators", json!("[\"partner\"]")),
+                    ("/location_id", json!("7")),
+                ],
+            ),
+        ]
+    }
+
+    fn error_cases(&self) -> Vec<ErrorCase> {
+        use fanout_core::ErrorKind::{
+            MediaRejected, RateLimited, Rejected, TokenExpired, Transient,
+        };
+        let route = self.first_route();
+        [
+            (400, 190, Some(463), TokenExpired),
+            (400, 190, Some(460), TokenExpired),
+            (400, 190, Some(467), TokenExpired),
+            (400, 4, None, RateLimited),
+            (400, 17, None, RateLimited),
+            (400, 32, None, RateLimited),
+            (400, 613, None, RateLimited),
+            (400, 80002, None, RateLimited),
+            (400, 9, Some(2_207_042), RateLimited),
+            (400, 100, None, Rejected),
+            (400, 2_207_026, None, MediaRejected),
+            (400, 9004, Some(2_207_052), MediaRejected),
+            (500, 1, None, Transient),
+            (500, 2, None, Transient),
+        ]
+        .into_iter()
+        .map(|(status, code, subcode, kind)| ErrorCase {
+            route,
+            status,
+            body: errors::graph_body(code, subcode, "conformance error"),
+            kind,
+        })
+        .collect()
+    }
+
+    /// Instagram's processing is counted in status reads: the publisher reads at most
+    /// once a millisecond, so one read per millisecond of `at_least` holds long enough.
+    fn hold_processing(&self, at_least: std::time::Duration) -> bool {
+        let reads = u32::try_from(at_least.as_millis()).unwrap_or(u32::MAX);
+        self.set_processing_reads(reads);
+        true
     }
 }

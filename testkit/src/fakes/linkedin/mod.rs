@@ -57,10 +57,10 @@ use std::sync::Arc;
 use axum::routing::{get, post, put};
 use axum::Router;
 use fanout_core::Connection;
-use serde_json::Value;
+use serde_json::{json, Value};
 use url::Url;
 
-use crate::fake::{FakePlatform, PlatformError};
+use crate::fake::{ErrorCase, FakePlatform, OptionCase, OptionMedia, PlatformError};
 use crate::faults::{apply_faults, Fault, Faults};
 use crate::record::PublishedPost;
 use crate::server::FakeServer;
@@ -334,5 +334,96 @@ impl FakePlatform for FakeLinkedIn {
 
     fn token_route(&self) -> &'static str {
         "/oauth/v2/accessToken"
+    }
+
+    fn option_cases(&self) -> Vec<OptionCase> {
+        vec![
+            OptionCase::new(
+                OptionMedia::Video,
+                &[
+                    ("linkedinVisibility", "Connections"),
+                    ("linkedin_disable_reshare", "false"),
+                ],
+                &[
+                    ("/visibility", json!("CONNECTIONS")),
+                    ("/isReshareDisabledByAuthor", json!(false)),
+                ],
+            ),
+            OptionCase::new(
+                OptionMedia::Photos(2),
+                &[
+                    ("linkedin_visibility", "logged_in"),
+                    ("linkedin_disable_reshare", "true"),
+                    ("linkedin_alt_text", "a grey cat"),
+                ],
+                &[
+                    ("/visibility", json!("LOGGED_IN")),
+                    ("/isReshareDisabledByAuthor", json!(true)),
+                    ("/content/multiImage/images/0/altText", json!("a grey cat")),
+                ],
+            ),
+            OptionCase::new(
+                OptionMedia::Photos(1),
+                &[("visibility", "PUBLIC")],
+                &[("/visibility", json!("PUBLIC"))],
+            ),
+        ]
+    }
+
+    fn error_cases(&self) -> Vec<ErrorCase> {
+        use fanout_core::ErrorKind::{RateLimited, Rejected, TokenExpired, Transient};
+        let route = self.first_route();
+        let validation = json!({
+            "status": 422,
+            "code": "UNPROCESSABLE_ENTITY",
+            "message": "ERROR :: /commentary :: too long",
+            "errorDetails": {"inputErrors": [{
+                "description": "too long",
+                "input": {"inputPath": {"fieldPath": "/commentary"}},
+                "code": "INVALID_VALUE",
+            }]},
+        });
+        let case = |status, body, kind| ErrorCase {
+            route,
+            status,
+            body,
+            kind,
+        };
+        vec![
+            case(401, errors::expired_body(), TokenExpired),
+            case(
+                401,
+                errors::body(401, 65601, "REVOKED_ACCESS_TOKEN", "revoked"),
+                TokenExpired,
+            ),
+            case(
+                401,
+                errors::body(401, 65600, "INVALID_ACCESS_TOKEN", "Invalid access token"),
+                TokenExpired,
+            ),
+            case(
+                403,
+                errors::body(403, 100, "ACCESS_DENIED", "Not enough permissions"),
+                Rejected,
+            ),
+            case(422, validation, Rejected),
+            case(
+                400,
+                errors::body(400, 100, "BAD_REQUEST", "bad request"),
+                Rejected,
+            ),
+            case(429, errors::throttled_body(), RateLimited),
+            case(500, errors::server_error_body(), Transient),
+            case(
+                503,
+                errors::body(503, 0, "SERVICE_UNAVAILABLE", "Service Unavailable"),
+                Transient,
+            ),
+        ]
+    }
+
+    fn hold_processing(&self, at_least: std::time::Duration) -> bool {
+        self.set_processing_time((!at_least.is_zero()).then_some(at_least));
+        true
     }
 }

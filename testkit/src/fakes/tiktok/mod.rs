@@ -60,10 +60,10 @@ use std::sync::Arc;
 use axum::routing::{get, post, put};
 use axum::Router;
 use fanout_core::Connection;
-use serde_json::Value;
+use serde_json::{json, Value};
 use url::Url;
 
-use crate::fake::{FakePlatform, PlatformError};
+use crate::fake::{ErrorCase, FakePlatform, OptionCase, OptionMedia, PlatformError};
 use crate::faults::{apply_faults, Fault, Faults};
 use crate::record::PublishedPost;
 use crate::server::FakeServer;
@@ -325,5 +325,75 @@ impl FakePlatform for FakeTikTok {
 
     fn token_route(&self) -> &'static str {
         "/v2/oauth/token/"
+    }
+
+    fn option_cases(&self) -> Vec<OptionCase> {
+        let case = OptionCase::new;
+        vec![
+            case(
+                OptionMedia::Video,
+                &[
+                    ("privacy_level", "SELF_ONLY"),
+                    ("disable_comment", "true"),
+                    ("disable_duet", "false"),
+                ],
+                &[
+                    ("/privacy_level", json!("SELF_ONLY")),
+                    ("/disable_comment", json!(true)),
+                    ("/disable_duet", json!(false)),
+                ],
+            ),
+            case(
+                OptionMedia::Video,
+                &[("privacy_level", "FOLLOWER_OF_CREATOR")],
+                &[("/privacy_level", json!("FOLLOWER_OF_CREATOR"))],
+            ),
+            case(
+                OptionMedia::Photos(2),
+                &[("auto_add_music", "true"), ("photo_cover_index", "1")],
+                &[("/auto_add_music", json!(true))],
+            ),
+        ]
+    }
+
+    fn error_cases(&self) -> Vec<ErrorCase> {
+        use fanout_core::ErrorKind::{
+            MediaRejected, RateLimited, Rejected, TokenExpired, Transient,
+        };
+        let route = self.first_route();
+        [
+            (401, "access_token_invalid", TokenExpired),
+            (403, "scope_not_authorized", Rejected),
+            (429, "rate_limit_exceeded", RateLimited),
+            (403, "spam_risk_too_many_posts", Rejected),
+            (403, "spam_risk_user_banned_from_posting", Rejected),
+            (403, "reached_active_user_cap", Rejected),
+            (
+                403,
+                "unaudited_client_can_only_post_to_private_accounts",
+                Rejected,
+            ),
+            (403, "url_ownership_unverified", Rejected),
+            (400, "privacy_level_option_mismatch", Rejected),
+            (400, "invalid_params", Rejected),
+            (400, "file_format_check_failed", MediaRejected),
+            (400, "duration_check_failed", MediaRejected),
+            (400, "frame_rate_check_failed", MediaRejected),
+            (400, "picture_size_check_failed", MediaRejected),
+            (500, "internal_error", Transient),
+        ]
+        .into_iter()
+        .map(|(status, code, kind)| ErrorCase {
+            route,
+            status,
+            body: errors::body(code, "conformance error"),
+            kind,
+        })
+        .collect()
+    }
+
+    fn hold_processing(&self, at_least: std::time::Duration) -> bool {
+        self.set_processing_delay(at_least);
+        true
     }
 }
