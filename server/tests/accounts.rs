@@ -33,21 +33,20 @@ fn fake<'a>(sandbox: &'a Sandbox, platform: &str) -> &'a dyn FakePlatform {
     }
 }
 
+/// A connection for `acme` on `platform` that the fake can refresh, expiring in `expires_in`.
 fn refreshable(sandbox: &Sandbox, platform: &str, expires_in: chrono::Duration) -> Connection {
-    let at = Utc::now() + expires_in;
-    match platform {
-        "tiktok" => sandbox.tiktok.refreshable_connection("acme_tt", at),
-        "instagram" => sandbox.instagram.refreshable_connection("acme_ig", at),
-        _ => sandbox.linkedin.refreshable_connection("Acme Inc", at),
-    }
+    let account = match platform {
+        "tiktok" => "acme_tt",
+        "instagram" => "acme_ig",
+        _ => "Acme Inc",
+    };
+    fake(sandbox, platform)
+        .refreshable_connection(account, Utc::now() + expires_in)
+        .expect("every sandbox fake issues refreshable connections")
 }
 
 fn refresh_calls(sandbox: &Sandbox, platform: &str) -> usize {
-    match platform {
-        "tiktok" => sandbox.tiktok.refresh_calls(),
-        "instagram" => sandbox.instagram.refresh_calls(),
-        _ => sandbox.linkedin.refresh_calls(),
-    }
+    fake(sandbox, platform).refresh_calls()
 }
 
 async fn stored(directory: &Arc<dyn AccountDirectory>, platform: &str) -> Connection {
