@@ -14,12 +14,15 @@ pub mod accounts;
 mod api_error;
 pub mod auth;
 pub mod config;
+pub mod connect_state;
 mod engine;
 mod error;
 pub mod form;
 pub mod http;
+pub mod jobs;
 pub mod media;
 pub mod media_host;
+mod media_store;
 mod post;
 mod publisher;
 mod retry;
@@ -32,15 +35,24 @@ pub use accounts::{
 };
 pub use api_error::{ApiError, ApiResponse};
 pub use config::Config;
+pub use connect_state::{ConnectAttempt, ConnectStateStore, MemoryConnectStates};
 pub use engine::{
     ConnectRedirect, Endpoint, Engine, EngineBuilder, EngineSettings, UploadRequest,
     NEEDS_RECONNECT,
 };
 pub use error::{ErrorKind, PublishError};
+pub use jobs::{
+    Insert, Job, JobStatus, JobStore, Lease, MediaKind, MemoryJobStore, PlatformRun, PlatformState,
+    StoredMedia,
+};
 pub use media::{MediaFile, SpoolError};
 pub use media_host::{HostedMedia, LocalMediaHost, MediaHost};
+pub use media_store::MediaStore;
 pub use post::{FieldError, FormFields, Post, PostMedia};
-pub use publisher::{Capabilities, PhotoLimits, PublishContext, Publisher, Receipt, VideoLimits};
+pub use publisher::{
+    unknown_outcome, Capabilities, NoProgress, PhotoLimits, Progress, PublishContext, Publisher,
+    Receipt, VideoLimits,
+};
 pub use retry::RetryPolicy;
 pub use throttle::Throttle;
 pub use tokens::{AuthorizationRequest, TokenError, TokenProvider};

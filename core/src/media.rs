@@ -1,4 +1,6 @@
-//! Media files spooled to disk: written once as they arrive, read by range, removed on drop.
+//! Media files: spooled to disk as they arrive (removed on drop), or kept in the durable
+//! media store ([`crate::MediaStore`]) for a job. Either way they are read by range and
+//! never held whole in memory.
 
 use std::io::{self, SeekFrom};
 use std::ops::Range;
@@ -7,6 +9,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use object_store::path::Path as ObjectPath;
+use object_store::{GetOptions, GetRange, ObjectStore};
 use sha2::{Digest, Sha256};
 use tempfile::TempPath;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
@@ -17,17 +21,39 @@ const SNIFF_LEN: usize = 64;
 /// Read buffer used when streaming a file out.
 const STREAM_CHUNK: usize = 64 * 1024;
 
-/// One uploaded medium (a video or a photo), spooled to a temporary file.
+/// One uploaded medium (a video or a photo): a spooled temporary file, or an object in
+/// the media store.
 ///
-/// The file is deleted when the last `Arc<MediaFile>` is dropped. Its bytes are never
-/// held whole in memory: readers take ranges.
+/// A spooled file is deleted when the last `Arc<MediaFile>` is dropped; a stored one
+/// lives as long as its job needs it. Its bytes are never held whole in memory: readers
+/// take ranges.
 #[derive(Debug)]
 pub struct MediaFile {
-    path: TempPath,
+    backing: Backing,
     len: u64,
     sha256: [u8; 32],
     content_type: String,
     file_name: Option<String>,
+}
+
+/// Where a medium's bytes are.
+enum Backing {
+    /// A temporary file, removed on drop.
+    Spooled(TempPath),
+    /// An object in a media store.
+    Stored {
+        store: Arc<dyn ObjectStore>,
+        location: ObjectPath,
+    },
+}
+
+impl std::fmt::Debug for Backing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Backing::Spooled(path) => f.debug_tuple("Spooled").field(path).finish(),
+            Backing::Stored { location, .. } => f.debug_tuple("Stored").field(location).finish(),
+        }
+    }
 }
 
 /// Why spooling a medium stopped.
@@ -89,12 +115,31 @@ impl MediaFile {
         file.sync_data().await.ok();
         let content_type = sniff_content_type(&head, file_name.as_deref(), declared_type);
         Ok(Self {
-            path,
+            backing: Backing::Spooled(path),
             len,
             sha256: hasher.finalize().into(),
             content_type,
             file_name,
         })
+    }
+
+    /// A medium whose bytes are the object at `location` of `store`, described by what
+    /// was recorded when it was stored (see [`crate::MediaStore`]).
+    pub(crate) fn stored(
+        store: Arc<dyn ObjectStore>,
+        location: ObjectPath,
+        len: u64,
+        sha256: [u8; 32],
+        content_type: String,
+        file_name: Option<String>,
+    ) -> Self {
+        Self {
+            backing: Backing::Stored { store, location },
+            len,
+            sha256,
+            content_type,
+            file_name,
+        }
     }
 
     /// Spools an in-memory buffer (tests, small generated media).
@@ -140,21 +185,35 @@ impl MediaFile {
         self.file_name.as_deref()
     }
 
-    /// Where the spooled bytes live (valid while this value lives).
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where a spooled file's bytes live on local disk (valid while this value lives);
+    /// `None` for a medium kept in a media store.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.backing {
+            Backing::Spooled(path) => Some(path),
+            Backing::Stored { .. } => None,
+        }
     }
 
     /// Reads `range` into memory. Meant for one platform-sized part at a time.
     pub async fn read_range(&self, range: Range<u64>) -> io::Result<Bytes> {
         check_range(&range, self.len)?;
-        let mut file = tokio::fs::File::open(&self.path).await?;
-        file.seek(SeekFrom::Start(range.start)).await?;
-        let mut buf = Vec::with_capacity((range.end - range.start) as usize);
-        file.take(range.end - range.start)
-            .read_to_end(&mut buf)
-            .await?;
-        Ok(buf.into())
+        match &self.backing {
+            Backing::Spooled(path) => {
+                let mut file = tokio::fs::File::open(path).await?;
+                file.seek(SeekFrom::Start(range.start)).await?;
+                let mut buf = Vec::with_capacity((range.end - range.start) as usize);
+                file.take(range.end - range.start)
+                    .read_to_end(&mut buf)
+                    .await?;
+                Ok(buf.into())
+            }
+            Backing::Stored { store, location } => {
+                if range.start == range.end {
+                    return Ok(Bytes::new());
+                }
+                store.get_range(location, range).await.map_err(object_error)
+            }
+        }
     }
 
     /// Streams `range` from disk in small buffers; the stream keeps the file alive.
@@ -165,9 +224,31 @@ impl MediaFile {
         if let Err(e) = check_range(&range, self.len) {
             return stream::once(async move { Err(e) }).boxed();
         }
+        if let Backing::Stored { store, location } = &self.backing {
+            if range.start == range.end {
+                return stream::empty().boxed();
+            }
+            let store = Arc::clone(store);
+            let location = location.clone();
+            let open = async move {
+                let options = GetOptions {
+                    range: Some(GetRange::Bounded(range)),
+                    ..GetOptions::default()
+                };
+                let result = store
+                    .get_opts(&location, options)
+                    .await
+                    .map_err(object_error)?;
+                Ok::<_, io::Error>(result.into_stream().map_err(object_error))
+            };
+            return stream::once(open).try_flatten().boxed();
+        }
         let this = Arc::clone(self);
         let open = async move {
-            let mut file = tokio::fs::File::open(&this.path).await?;
+            let Backing::Spooled(path) = &this.backing else {
+                return Err(io::Error::other("the medium is not a spooled file"));
+            };
+            let mut file = tokio::fs::File::open(path).await?;
             file.seek(SeekFrom::Start(range.start)).await?;
             let reader = file.take(range.end - range.start);
             let keep_alive = this;
@@ -183,6 +264,18 @@ impl MediaFile {
     /// Streams the whole file.
     pub fn stream(self: &Arc<Self>) -> BoxStream<'static, io::Result<Bytes>> {
         self.stream_range(0..self.len)
+    }
+}
+
+/// An object-store failure as an I/O error (the store's message names the object, never
+/// a credential).
+fn object_error(err: object_store::Error) -> io::Error {
+    match err {
+        object_store::Error::NotFound { .. } => io::Error::new(
+            io::ErrorKind::NotFound,
+            "the medium is no longer in the media store",
+        ),
+        other => io::Error::other(format!("the media store failed: {other}")),
     }
 }
 
@@ -265,7 +358,7 @@ mod tests {
         let file = MediaFile::from_bytes(dir.path(), vec![1u8; 10], None)
             .await
             .unwrap();
-        let path = file.path().to_path_buf();
+        let path = file.path().unwrap().to_path_buf();
         assert!(path.exists());
         drop(file);
         assert!(!path.exists());

@@ -48,7 +48,8 @@ pub struct Post {
 /// assert_eq!(fields.get("visibility"), Some("PUBLIC"));
 /// assert_eq!(fields.get("missing"), None);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct FormFields {
     pairs: Vec<(String, String)>,
 }

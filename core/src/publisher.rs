@@ -60,7 +60,64 @@ pub trait Publisher: Send + Sync + 'static {
     /// after the platform accepted the post (say, on a status check) is not an expired
     /// token for the engine: answer with what is known (e.g. `"status": "PROCESSING"`)
     /// instead.
+    ///
+    /// Before each call that may create something on the platform, and after each call
+    /// that returned an id worth keeping, call [`PublishContext::checkpoint`] with what
+    /// [`Publisher::resume`] would need to find out how far the publish got. When the
+    /// platform is still processing at the end of the poll budget, answer with a
+    /// receipt carrying `"status": "PROCESSING"` and a [`Receipt::with_follow_up`]
+    /// checkpoint: the engine records the receipt and calls [`Publisher::resume`] later
+    /// (never a detached task: follow-ups are durable and survive restarts).
     async fn publish(&self, ctx: PublishContext<'_>) -> Result<Receipt, PublishError>;
+
+    /// Continues a publish from its last checkpoint: a follow-up the publisher asked
+    /// for, or a publish that was in flight when fanout stopped.
+    ///
+    /// Implementations find out what the platform did from the ids in `checkpoint` (a
+    /// status check), finish what is safe to finish, and never repeat a publishing call
+    /// whose outcome is unknown. The default answers
+    /// [`crate::ErrorKind::OutcomeUnknown`] with [`unknown_outcome`]'s sentence.
+    async fn resume(
+        &self,
+        ctx: PublishContext<'_>,
+        checkpoint: &Value,
+    ) -> Result<Receipt, PublishError> {
+        let _ = (ctx, checkpoint);
+        Err(unknown_outcome(self.display_name()))
+    }
+}
+
+/// The failure of a publish that was in flight when fanout stopped and that cannot be
+/// resolved: the post may or may not exist, so it is not published again.
+///
+/// ```
+/// let err = fanout_core::unknown_outcome("TikTok");
+/// assert_eq!(err.kind(), fanout_core::ErrorKind::OutcomeUnknown);
+/// assert!(err.message().starts_with("fanout stopped while publishing to TikTok"));
+/// ```
+pub fn unknown_outcome(platform: &str) -> PublishError {
+    PublishError::outcome_unknown(format!(
+        "fanout stopped while publishing to {platform}, so the outcome is unknown: the post \
+         may or may not have been published. Check the {platform} account before retrying."
+    ))
+}
+
+/// Where a publisher records how far a publish got (see [`PublishContext::checkpoint`]).
+#[async_trait]
+pub trait Progress: Send + Sync {
+    /// Durably records `state` as the publish's latest checkpoint, replacing the last.
+    async fn checkpoint(&self, state: Value) -> Result<(), PublishError>;
+}
+
+/// Keeps nothing: for publishes outside a job (tests, direct calls).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+
+#[async_trait]
+impl Progress for NoProgress {
+    async fn checkpoint(&self, _state: Value) -> Result<(), PublishError> {
+        Ok(())
+    }
 }
 
 /// Everything a publisher gets for one publish.
@@ -72,16 +129,34 @@ pub struct PublishContext<'a> {
     pub connection: &'a Connection,
     /// Turns a spooled file into a URL the platform can pull.
     pub media_host: &'a dyn MediaHost,
+    /// Where checkpoints go ([`NoProgress`] unless the engine runs a job).
+    pub progress: &'a dyn Progress,
 }
 
 impl<'a> PublishContext<'a> {
-    /// Bundles the parts of one publish.
+    /// Bundles the parts of one publish; checkpoints go nowhere
+    /// ([`PublishContext::with_progress`] changes that).
     pub fn new(post: &'a Post, connection: &'a Connection, media_host: &'a dyn MediaHost) -> Self {
         Self {
             post,
             connection,
             media_host,
+            progress: &NoProgress,
         }
+    }
+
+    /// The same context recording checkpoints in `progress`.
+    pub fn with_progress(mut self, progress: &'a dyn Progress) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Durably records how far the publish got (the platform's ids so far), so that
+    /// [`Publisher::resume`] can find out what happened if fanout stops mid-publish.
+    /// Returns once the checkpoint is stored; an error means it could not be, and the
+    /// publish should stop before its next publishing call.
+    pub async fn checkpoint(&self, state: Value) -> Result<(), PublishError> {
+        self.progress.checkpoint(state).await
     }
 }
 
@@ -134,6 +209,7 @@ pub struct PhotoLimits {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Receipt {
     fields: Map<String, Value>,
+    follow_up: Option<Value>,
 }
 
 impl Receipt {
@@ -161,5 +237,31 @@ impl Receipt {
     /// Consumes the receipt into its fields.
     pub fn into_fields(self) -> Map<String, Value> {
         self.fields
+    }
+
+    /// Asks the engine to call [`Publisher::resume`] with `checkpoint` later: the
+    /// platform accepted the post and still works on it. Not shown to clients.
+    ///
+    /// ```
+    /// use fanout_core::Receipt;
+    /// let receipt = Receipt::new()
+    ///     .with("status", "PROCESSING")
+    ///     .with_follow_up(serde_json::json!({"container_id": "17890"}));
+    /// assert_eq!(receipt.follow_up().unwrap()["container_id"], "17890");
+    /// assert!(receipt.get("container_id").is_none());
+    /// ```
+    pub fn with_follow_up(mut self, checkpoint: Value) -> Self {
+        self.follow_up = Some(checkpoint);
+        self
+    }
+
+    /// The follow-up checkpoint, when the publish is not finished.
+    pub fn follow_up(&self) -> Option<&Value> {
+        self.follow_up.as_ref()
+    }
+
+    /// Takes the follow-up checkpoint out of the receipt.
+    pub fn take_follow_up(&mut self) -> Option<Value> {
+        self.follow_up.take()
     }
 }

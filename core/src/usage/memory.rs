@@ -69,6 +69,27 @@ impl UsageStore for MemoryUsage {
         }))
     }
 
+    async fn release(&self, req: &UsageRequest<'_>) -> Result<(), StoreError> {
+        let month = month_start(req.now);
+        let day = day_start(req.now);
+        let mut counters = self
+            .counters
+            .lock()
+            .map_err(|_| StoreError("the in-memory usage counters are poisoned".into()))?;
+        let mut keys = vec![(req.account.to_string(), month, MONTH.to_string())];
+        keys.extend(
+            req.social_accounts
+                .iter()
+                .map(|social| (req.account.to_string(), day, social.counter_key())),
+        );
+        for key in keys {
+            if let Some(count) = counters.get_mut(&key) {
+                *count = count.saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
+
     async fn current(
         &self,
         account: &str,

@@ -4,7 +4,7 @@ mod memory;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::accounts::StoreError;
 
@@ -12,7 +12,7 @@ pub use memory::MemoryUsage;
 
 /// One connected social account a request will publish to; counted against the daily
 /// limit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SocialAccount {
     /// Platform id (`"instagram"`).
     pub platform: String,
@@ -45,7 +45,7 @@ pub struct UsageRequest<'a> {
 }
 
 /// The usage after a request, as the envelope reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     /// Accepted requests this month, including this one.
     pub count: u64,
@@ -86,6 +86,12 @@ pub trait UsageStore: Send + Sync + 'static {
     /// Checks every limit and, only when all allow it, counts the request once for the
     /// month and once for each social account's day.
     async fn admit(&self, request: &UsageRequest<'_>) -> Result<Admission, StoreError>;
+
+    /// Gives back what [`UsageStore::admit`] counted for `request` (same account, same
+    /// `now`, same social accounts): one from its month and one from each social
+    /// account's day, never below zero. Used when an admitted job is cancelled before
+    /// it starts.
+    async fn release(&self, request: &UsageRequest<'_>) -> Result<(), StoreError>;
 
     /// The month's usage without counting anything.
     async fn current(

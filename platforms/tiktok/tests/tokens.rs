@@ -58,7 +58,7 @@ async fn publish_works(publisher: &TikTokPublisher, fake: &FakeTikTok, connectio
     let last = published.last().expect("one post");
     assert_eq!(receipt.get("publish_id"), Some(&json!(last.id)));
     assert_eq!(last.account, connection.account_name);
-    let bytes = std::fs::read(file.path()).expect("the spooled file");
+    let bytes = std::fs::read(file.path().expect("a spooled file")).expect("the spooled file");
     assert_eq!(last.media, vec![ReceivedMedia::of(&bytes)]);
 }
 

@@ -63,6 +63,31 @@ impl UsageStore for SqliteStore {
         .await
     }
 
+    async fn release(&self, req: &UsageRequest<'_>) -> Result<(), StoreError> {
+        let account = req.account.to_string();
+        let month = time_to_text(&month_start(req.now));
+        let day = time_to_text(&day_start(req.now));
+        let socials = req.social_accounts.to_vec();
+        self.with_conn(move |conn| {
+            let what = format!("give back an upload of account {account}");
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| failed(&what, &e))?;
+            let mut keys = vec![(month, MONTH.to_string())];
+            keys.extend(socials.iter().map(|s| (day.clone(), s.counter_key())));
+            for (period, key) in keys {
+                tx.prepare_cached(
+                    "UPDATE usage_counters SET count = count - 1
+                     WHERE account = ?1 AND period_start = ?2 AND key = ?3 AND count > 0",
+                )
+                .and_then(|mut stmt| stmt.execute(params![account, period, key]))
+                .map_err(|e| failed(&what, &e))?;
+            }
+            tx.commit().map_err(|e| failed(&what, &e))
+        })
+        .await
+    }
+
     async fn current(
         &self,
         account: &str,
