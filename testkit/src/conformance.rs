@@ -95,6 +95,22 @@ pub async fn publish(h: &Harness<'_>, post: &Post, account: &str) -> Result<Rece
         .await
 }
 
+/// Resumes a publish of `post` for `account` from `checkpoint` through the harness.
+pub async fn resume(
+    h: &Harness<'_>,
+    post: &Post,
+    account: &str,
+    checkpoint: &serde_json::Value,
+) -> Result<Receipt, PublishError> {
+    let connection = h.fake.connection(account);
+    h.publisher
+        .resume(
+            PublishContext::new(post, &connection, h.media_host.as_ref()),
+            checkpoint,
+        )
+        .await
+}
+
 fn posts_for(h: &Harness<'_>, account: &str) -> Vec<crate::record::PublishedPost> {
     h.fake
         .published()
