@@ -45,20 +45,45 @@ impl ApiError {
     }
 }
 
-/// What the engine answers: an HTTP status and a JSON body. Adapters write it as is.
+/// What the engine answers: an HTTP status, a JSON body and a few headers (such as
+/// `X-Request-Id`). Adapters write it as is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiResponse {
     /// HTTP status code.
     pub status: u16,
     /// The JSON body.
     pub body: serde_json::Value,
+    /// Extra response headers, name and value.
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl ApiResponse {
+    /// A response with no extra headers.
+    pub fn new(status: u16, body: serde_json::Value) -> Self {
+        Self {
+            status,
+            body,
+            headers: Vec::new(),
+        }
+    }
+
+    /// The same response with one more header.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// One header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 impl From<ApiError> for ApiResponse {
     fn from(err: ApiError) -> Self {
-        Self {
-            status: err.status,
-            body: err.body(),
-        }
+        Self::new(err.status, err.body())
     }
 }

@@ -46,9 +46,15 @@ pub struct Config {
     /// Where uploads are spooled (the system temp directory by default).
     #[serde(default)]
     pub spool_dir: Option<PathBuf>,
-    /// The account and usage store.
+    /// The account, usage and job store.
     #[serde(default)]
     pub store: StoreConfig,
+    /// Where the media of accepted posts is kept until their jobs no longer need it.
+    #[serde(default)]
+    pub media: MediaConfig,
+    /// Jobs: how long synchronous uploads wait, leases, retries, shutdown.
+    #[serde(default)]
+    pub jobs: JobsConfig,
     /// Plans by name.
     #[serde(default)]
     pub plans: BTreeMap<String, Plan>,
@@ -78,6 +84,70 @@ impl Default for StoreConfig {
     fn default() -> Self {
         Self::Sqlite {
             path: defaults::sqlite_path(),
+        }
+    }
+}
+
+/// Where job media lives (`[media]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum MediaConfig {
+    /// A local directory (the default: `fanout-media` in the working directory).
+    /// Several processes on one machine or one shared volume can use the same one.
+    Local {
+        /// The directory.
+        #[serde(default = "defaults::media_path")]
+        path: PathBuf,
+    },
+    /// In memory: every byte of every pending post is held in RAM. Tests only.
+    Memory,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self::Local {
+            path: defaults::media_path(),
+        }
+    }
+}
+
+/// Durable posts (`[jobs]`); every duration in seconds unless named `_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsConfig {
+    /// How long a synchronous upload waits for its job before answering with the
+    /// background shape.
+    #[serde(default = "defaults::sync_timeout_secs")]
+    pub sync_timeout_secs: u64,
+    /// How long after a job finished its failed platforms can be retried (and its
+    /// media is kept).
+    #[serde(default = "defaults::retry_window_secs")]
+    pub retry_window_secs: u64,
+    /// How long a runner's claim on a job lasts unless renewed; after a crash, jobs
+    /// are taken up again once their lease lapsed.
+    #[serde(default = "defaults::job_lease_secs")]
+    pub lease_secs: u64,
+    /// How often the runner looks for due jobs, in milliseconds.
+    #[serde(default = "defaults::runner_poll_ms")]
+    pub poll_ms: u64,
+    /// How long to wait before following up a platform still processing.
+    #[serde(default = "defaults::follow_up_delay_secs")]
+    pub follow_up_delay_secs: u64,
+    /// On SIGTERM: how long running jobs may take to finish before they are left for
+    /// the next start.
+    #[serde(default = "defaults::shutdown_grace_secs")]
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            sync_timeout_secs: defaults::sync_timeout_secs(),
+            retry_window_secs: defaults::retry_window_secs(),
+            lease_secs: defaults::job_lease_secs(),
+            poll_ms: defaults::runner_poll_ms(),
+            follow_up_delay_secs: defaults::follow_up_delay_secs(),
+            shutdown_grace_secs: defaults::shutdown_grace_secs(),
         }
     }
 }
@@ -196,6 +266,27 @@ mod defaults {
     }
     pub fn sqlite_path() -> PathBuf {
         PathBuf::from("fanout.db")
+    }
+    pub fn media_path() -> PathBuf {
+        PathBuf::from("fanout-media")
+    }
+    pub fn sync_timeout_secs() -> u64 {
+        59
+    }
+    pub fn retry_window_secs() -> u64 {
+        86_400
+    }
+    pub fn job_lease_secs() -> u64 {
+        60
+    }
+    pub fn runner_poll_ms() -> u64 {
+        1000
+    }
+    pub fn follow_up_delay_secs() -> u64 {
+        30
+    }
+    pub fn shutdown_grace_secs() -> u64 {
+        30
     }
 }
 

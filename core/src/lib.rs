@@ -37,8 +37,8 @@ pub use api_error::{ApiError, ApiResponse};
 pub use config::Config;
 pub use connect_state::{ConnectAttempt, ConnectStateStore, MemoryConnectStates};
 pub use engine::{
-    ConnectRedirect, Endpoint, Engine, EngineBuilder, EngineSettings, UploadRequest,
-    NEEDS_RECONNECT,
+    ConnectRedirect, Endpoint, Engine, EngineBuilder, EngineSettings, HistoryItem, HistoryPage,
+    JobRef, RunnerHandle, ScheduleEdit, Submission, Submitted, UploadRequest, NEEDS_RECONNECT,
 };
 pub use error::{ErrorKind, PublishError};
 pub use jobs::{

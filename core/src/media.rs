@@ -142,6 +142,26 @@ impl MediaFile {
         }
     }
 
+    /// Spools a file from disk into `dir` (the original is left alone), named after
+    /// it, stopping at `max_bytes`: how an embedder hands fanout a file it already has.
+    pub async fn spool_file(
+        dir: &Path,
+        source: impl AsRef<Path>,
+        max_bytes: u64,
+    ) -> Result<Self, SpoolError> {
+        let source = source.as_ref();
+        let file = tokio::fs::File::open(source).await?;
+        let name = source.file_name().map(|n| n.to_string_lossy().into_owned());
+        Self::spool(
+            dir,
+            ReaderStream::with_capacity(file, STREAM_CHUNK),
+            max_bytes,
+            name,
+            None,
+        )
+        .await
+    }
+
     /// Spools an in-memory buffer (tests, small generated media).
     pub async fn from_bytes(
         dir: &Path,

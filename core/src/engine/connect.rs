@@ -1,9 +1,9 @@
 //! Connecting a social account over OAuth: the authorization redirect (with state and
 //! PKCE where the platform supports it) and the callback that stores the connection.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use chrono::Utc;
 
 use base64::Engine as _;
 use rand::RngCore;
@@ -12,65 +12,43 @@ use sha2::{Digest, Sha256};
 
 use super::Engine;
 use crate::api_error::ApiError;
+use crate::connect_state::{ConnectAttempt, ConnectStateStore};
 use crate::tokens::{AuthorizationRequest, TokenError};
 
 /// How long a started connection attempt may wait for its callback.
 pub(crate) const ATTEMPT_TTL: Duration = Duration::from_secs(600);
 
-/// A connection attempt waiting for its callback.
-#[derive(Debug, Clone)]
-pub(crate) struct Attempt {
-    pub account: String,
-    pub profile: String,
-    pub platform: String,
-    pub code_verifier: Option<String>,
-    pub redirect_uri: String,
-    started: Instant,
-}
-
-/// Started attempts by state. Kept in this process: a callback must reach the
-/// instance that started the attempt.
-#[derive(Debug, Default)]
-pub(crate) struct Attempts {
-    by_state: Mutex<HashMap<String, Attempt>>,
-}
-
-impl Attempts {
-    /// Records an attempt and returns its unguessable state and, when `pkce`, the S256
-    /// code challenge.
-    pub(crate) fn start(
-        &self,
-        account: &str,
-        profile: &str,
-        platform: &str,
-        redirect_uri: &str,
-        pkce: bool,
-    ) -> (String, Option<String>) {
-        let state = random_token();
-        let verifier = pkce.then(random_token);
-        let challenge = verifier.as_deref().map(code_challenge);
-        if let Ok(mut by_state) = self.by_state.lock() {
-            by_state.retain(|_, a| a.started.elapsed() < ATTEMPT_TTL);
-            by_state.insert(
-                state.clone(),
-                Attempt {
-                    account: account.to_string(),
-                    profile: profile.to_string(),
-                    platform: platform.to_string(),
-                    code_verifier: verifier,
-                    redirect_uri: redirect_uri.to_string(),
-                    started: Instant::now(),
-                },
-            );
-        }
-        (state, challenge)
-    }
-
-    /// Takes the attempt for `state` (each state works once) if it is still live.
-    pub(crate) fn finish(&self, state: &str) -> Option<Attempt> {
-        let attempt = self.by_state.lock().ok()?.remove(state)?;
-        (attempt.started.elapsed() < ATTEMPT_TTL).then_some(attempt)
-    }
+/// Records an attempt in the connect-state store and returns its unguessable state
+/// and, when `pkce`, the S256 code challenge.
+async fn start_attempt(
+    states: &dyn ConnectStateStore,
+    account: &str,
+    profile: &str,
+    platform: &str,
+    redirect_uri: &str,
+    pkce: bool,
+) -> Result<(String, Option<String>), ApiError> {
+    let state = random_token();
+    let verifier = pkce.then(random_token);
+    let challenge = verifier.as_deref().map(code_challenge);
+    let attempt = ConnectAttempt {
+        account: account.to_string(),
+        profile: profile.to_string(),
+        platform: platform.to_string(),
+        code_verifier: verifier,
+        redirect_uri: redirect_uri.to_string(),
+    };
+    let ttl = chrono::Duration::from_std(ATTEMPT_TTL).unwrap_or(chrono::Duration::zero());
+    states
+        .put(&state, &attempt, Utc::now() + ttl)
+        .await
+        .map_err(|e| {
+            ApiError::internal(
+                "The connect-state store is unavailable; try again later",
+                &e,
+            )
+        })?;
+    Ok((state, challenge))
 }
 
 /// 32 random bytes, URL-safe base64 (43 characters): a state or a PKCE verifier.
@@ -113,13 +91,15 @@ impl Engine {
             .ok_or_else(|| ApiError::bad_request("Username required"))?;
         let (publisher, provider) = self.provider(platform)?;
         let redirect_uri = self.callback_url(platform)?;
-        let (state, challenge) = inner.connects.start(
+        let (state, challenge) = start_attempt(
+            inner.connect_states.as_ref(),
             &account.name,
             user,
             publisher.id(),
             &redirect_uri,
             provider.supports_pkce(),
-        );
+        )
+        .await?;
         let url = provider
             .authorization_url(&AuthorizationRequest {
                 redirect_uri: &redirect_uri,
@@ -143,8 +123,21 @@ impl Engine {
     ) -> Result<Value, ApiError> {
         let (publisher, provider) = self.provider(platform)?;
         let name = publisher.display_name();
-        let attempt = state
-            .and_then(|s| self.inner.connects.finish(s))
+        let attempt = match state {
+            Some(state) => self
+                .inner
+                .connect_states
+                .take(state, Utc::now())
+                .await
+                .map_err(|e| {
+                    ApiError::internal(
+                        "The connect-state store is unavailable; try again later",
+                        &e,
+                    )
+                })?,
+            None => None,
+        };
+        let attempt = attempt
             .filter(|a| a.platform == publisher.id())
             .ok_or_else(|| {
                 ApiError::bad_request(format!(
@@ -262,18 +255,21 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_state_works_once() {
-        let attempts = Attempts::default();
-        let (state, challenge) = attempts.start("acme", "main", "tiktok", "http://cb", true);
+    #[tokio::test]
+    async fn a_state_works_once() {
+        let states = crate::MemoryConnectStates::new();
+        let (state, challenge) =
+            start_attempt(&states, "acme", "main", "tiktok", "http://cb", true)
+                .await
+                .unwrap();
         assert_eq!(state.len(), 43);
         assert!(challenge.is_some());
-        let attempt = attempts.finish(&state).unwrap();
+        let attempt = states.take(&state, Utc::now()).await.unwrap().unwrap();
         assert_eq!(
             attempt.code_verifier.as_deref().map(code_challenge),
             challenge
         );
-        assert!(attempts.finish(&state).is_none());
-        assert!(attempts.finish("forged").is_none());
+        assert!(states.take(&state, Utc::now()).await.unwrap().is_none());
+        assert!(states.take("forged", Utc::now()).await.unwrap().is_none());
     }
 }

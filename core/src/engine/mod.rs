@@ -1,9 +1,19 @@
-//! The engine: authenticate, validate, admit, then publish to every platform at once
-//! and collect one envelope.
+//! The engine: authenticate, validate, admit, store the post as a job, then publish to
+//! every platform at once and record one outcome per platform.
+//!
+//! Modules: `submit` turns a request into a job; `run` runs one claimed job;
+//! `runner` claims due jobs and sweeps media; `queries` answers status, history,
+//! schedule and retry; `schedule` parses `scheduled_date`; `connect` is OAuth;
+//! `tokens` keeps tokens fresh.
 
 mod checks;
 mod connect;
 mod fetch;
+mod queries;
+mod run;
+mod runner;
+mod schedule;
+mod submit;
 mod tokens;
 mod validate;
 
@@ -13,28 +23,32 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use chrono::Utc;
 use futures::Stream;
 use secrecy::SecretString;
-use serde_json::{json, Map, Value};
 
 use crate::accounts::{AccountDirectory, Connection};
-use crate::api_error::{ApiError, ApiResponse};
+use crate::api_error::ApiResponse;
 use crate::auth::Authenticator;
+use crate::connect_state::{ConnectStateStore, MemoryConnectStates};
 use crate::error::{ErrorKind, PublishError};
-use crate::form::{parse_body, BodyLimits};
+use crate::form::BodyLimits;
+use crate::jobs::{JobStore, MemoryJobStore};
 use crate::media_host::MediaHost;
+use crate::media_store::MediaStore;
 use crate::post::Post;
-use crate::publisher::{PublishContext, Publisher};
-use crate::usage::{Admission, SocialAccount, UsageRequest, UsageStore};
+use crate::publisher::{Progress, PublishContext, Publisher};
+use crate::usage::UsageStore;
 
 pub use connect::ConnectRedirect;
+pub use queries::{HistoryItem, HistoryPage, JobRef, ScheduleEdit};
+pub use runner::RunnerHandle;
+pub use submit::{Submission, Submitted};
 pub use tokens::NEEDS_RECONNECT;
 pub use validate::Endpoint;
 
 use tokens::{ConnectionKey, TokenKeeper};
 
-/// Engine settings.
+/// Engine settings. Every duration comes from configuration so tests can use seconds.
 #[derive(Debug, Clone)]
 pub struct EngineSettings {
     /// Limits on request bodies (413 beyond `max_upload_bytes`).
@@ -52,6 +66,26 @@ pub struct EngineSettings {
     /// Public base URL of this server: OAuth callbacks are
     /// `<public_base_url>/api/connect/<platform>/callback`.
     pub public_base_url: Option<url::Url>,
+    /// How long a synchronous upload waits for its job before answering with the
+    /// background shape (`sync_timeout_secs`, 59 s).
+    pub sync_timeout: Duration,
+    /// How long after a job finished its failed platforms may be retried, and its media
+    /// kept (`retry_window_secs`, one day).
+    pub retry_window: Duration,
+    /// How long an idempotency key holds (24 h).
+    pub idempotency_window: Duration,
+    /// How long a runner's claim on a job lasts unless renewed (`job_lease_secs`,
+    /// 60 s); a job whose lease lapsed (its process died) is taken up again.
+    pub job_lease: Duration,
+    /// How often the runner looks for due jobs (`runner_poll_ms`, 1 s).
+    pub runner_poll_interval: Duration,
+    /// How long after a platform answered `PROCESSING` (and a first follow-up did not
+    /// finish) the next follow-up runs (`follow_up_delay_secs`, 30 s).
+    pub follow_up_delay: Duration,
+    /// How far ahead `scheduled_date` may be, in days (365).
+    pub max_schedule_days: i64,
+    /// How many jobs one runner runs at once.
+    pub max_running_jobs: usize,
 }
 
 impl Default for EngineSettings {
@@ -64,26 +98,53 @@ impl Default for EngineSettings {
             jwt_secret: None,
             token_refresh_margin: Duration::from_secs(300),
             public_base_url: None,
+            sync_timeout: Duration::from_secs(59),
+            retry_window: Duration::from_secs(86_400),
+            idempotency_window: Duration::from_secs(86_400),
+            job_lease: Duration::from_secs(60),
+            runner_poll_interval: Duration::from_secs(1),
+            follow_up_delay: Duration::from_secs(30),
+            max_schedule_days: 365,
+            max_running_jobs: 32,
         }
     }
 }
 
-/// One upload request as an adapter hands it over: two headers and the body stream.
+/// One upload request as an adapter hands it over: a few headers and the body stream.
 pub struct UploadRequest<S> {
     /// The `Authorization` header, if any.
     pub authorization: Option<String>,
     /// The `Content-Type` header, if any.
     pub content_type: Option<String>,
+    /// The `X-Request-Id` header, if any (the form's `request_id` field wins).
+    pub request_id: Option<String>,
+    /// The `Idempotency-Key` (or `X-Idempotency-Key`) header, if any.
+    pub idempotency_key: Option<String>,
     /// The raw body.
     pub body: S,
 }
 
-/// Publishes uploads to every requested platform concurrently. Cheap to clone.
+impl<S> UploadRequest<S> {
+    /// A request with only a body; set the headers' fields as needed.
+    pub fn new(body: S) -> Self {
+        Self {
+            authorization: None,
+            content_type: None,
+            request_id: None,
+            idempotency_key: None,
+            body,
+        }
+    }
+}
+
+/// Publishes uploads to every requested platform concurrently, as durable jobs. Cheap
+/// to clone.
 ///
 /// Each platform runs in its own task with its own timeout: one failing, slow or
 /// panicking publisher never changes the others' results. The engine itself never
 /// repeats a publish (a repeat could post twice); publishers retry their own safe
-/// steps.
+/// steps, and a publish interrupted by a crash is resumed from its checkpoint or
+/// failed honestly.
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
@@ -94,11 +155,22 @@ struct Inner {
     directory: Arc<dyn AccountDirectory>,
     usage: Arc<dyn UsageStore>,
     media_host: Arc<dyn MediaHost>,
+    jobs: Arc<dyn JobStore>,
+    media_store: MediaStore,
+    connect_states: Arc<dyn ConnectStateStore>,
     auth: Authenticator,
     settings: EngineSettings,
     http: reqwest::Client,
     tokens: Arc<TokenKeeper>,
-    connects: connect::Attempts,
+    /// This engine's name in job leases.
+    runner_id: String,
+    /// Every job run of this engine (local submissions and claimed jobs).
+    running: tokio_util::task::TaskTracker,
+    /// Woken whenever this engine writes a job, so local waiters need not poll.
+    job_written: tokio::sync::Notify,
+    /// Cancelled when shutdown's grace period ends: running jobs stop where they are
+    /// (their leases lapse and the next start resumes them).
+    abort_runs: tokio_util::sync::CancellationToken,
 }
 
 impl std::fmt::Debug for Engine {
@@ -107,6 +179,7 @@ impl std::fmt::Debug for Engine {
         platforms.sort();
         f.debug_struct("Engine")
             .field("platforms", &platforms)
+            .field("runner_id", &self.inner.runner_id)
             .finish()
     }
 }
@@ -117,6 +190,9 @@ pub struct EngineBuilder {
     directory: Arc<dyn AccountDirectory>,
     usage: Arc<dyn UsageStore>,
     media_host: Arc<dyn MediaHost>,
+    jobs: Arc<dyn JobStore>,
+    media_store: MediaStore,
+    connect_states: Arc<dyn ConnectStateStore>,
     settings: EngineSettings,
 }
 
@@ -130,6 +206,26 @@ impl EngineBuilder {
     /// Replaces the settings.
     pub fn settings(mut self, settings: EngineSettings) -> Self {
         self.settings = settings;
+        self
+    }
+
+    /// Where jobs live ([`MemoryJobStore`] by default: nothing survives a restart).
+    pub fn jobs(mut self, jobs: Arc<dyn JobStore>) -> Self {
+        self.jobs = jobs;
+        self
+    }
+
+    /// Where the media of jobs live ([`MediaStore::in_memory`] by default, which holds
+    /// every byte in memory: give a durable one, e.g. [`MediaStore::local`]).
+    pub fn media_store(mut self, media_store: MediaStore) -> Self {
+        self.media_store = media_store;
+        self
+    }
+
+    /// Where pending OAuth connection attempts live ([`MemoryConnectStates`] by
+    /// default).
+    pub fn connect_states(mut self, connect_states: Arc<dyn ConnectStateStore>) -> Self {
+        self.connect_states = connect_states;
         self
     }
 
@@ -147,21 +243,29 @@ impl EngineBuilder {
         Engine {
             inner: Arc::new(Inner {
                 tokens,
-                connects: connect::Attempts::default(),
                 publishers: self.publishers.into_iter().map(|p| (p.id(), p)).collect(),
                 directory: self.directory,
                 usage: self.usage,
                 media_host: self.media_host,
+                jobs: self.jobs,
+                media_store: self.media_store,
+                connect_states: self.connect_states,
                 auth,
                 settings: self.settings,
                 http,
+                runner_id: submit::random_id(),
+                running: tokio_util::task::TaskTracker::new(),
+                job_written: tokio::sync::Notify::new(),
+                abort_runs: tokio_util::sync::CancellationToken::new(),
             }),
         }
     }
 }
 
 impl Engine {
-    /// Starts an engine over its three stores.
+    /// Starts an engine over its three stores; jobs, their media and connect states
+    /// are in memory until [`EngineBuilder::jobs`], [`EngineBuilder::media_store`] and
+    /// [`EngineBuilder::connect_states`] say otherwise.
     pub fn builder(
         directory: Arc<dyn AccountDirectory>,
         usage: Arc<dyn UsageStore>,
@@ -172,6 +276,9 @@ impl Engine {
             directory,
             usage,
             media_host,
+            jobs: Arc::new(MemoryJobStore::new()),
+            media_store: MediaStore::in_memory(),
+            connect_states: Arc::new(MemoryConnectStates::new()),
             settings: EngineSettings::default(),
         }
     }
@@ -186,14 +293,20 @@ impl Engine {
         &self.inner.directory
     }
 
+    /// The job store.
+    pub fn jobs(&self) -> &Arc<dyn JobStore> {
+        &self.inner.jobs
+    }
+
     /// The settings.
     pub fn settings(&self) -> &EngineSettings {
         &self.inner.settings
     }
 
     /// Handles `POST /api/upload` or `POST /api/upload_photos` from headers and a body
-    /// stream, returning the status and JSON body to write. Never panics; temporary
-    /// files are gone when this returns.
+    /// stream, returning the status, JSON body and `X-Request-Id` to write. Never
+    /// panics; temporary files are gone when this returns (the job's media is in the
+    /// media store).
     pub async fn handle_upload<S, E>(
         &self,
         endpoint: Endpoint,
@@ -203,167 +316,9 @@ impl Engine {
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
         E: std::fmt::Display + Send + 'static,
     {
-        match self.upload(endpoint, request).await {
-            Ok(body) => ApiResponse { status: 200, body },
-            Err(err) => err.into(),
-        }
-    }
-
-    async fn upload<S, E>(
-        &self,
-        endpoint: Endpoint,
-        request: UploadRequest<S>,
-    ) -> Result<Value, ApiError>
-    where
-        S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
-        E: std::fmt::Display + Send + 'static,
-    {
-        let inner = &self.inner;
-        let now = Utc::now();
-        let account = inner
-            .auth
-            .authenticate(
-                inner.directory.as_ref(),
-                request.authorization.as_deref(),
-                now,
-            )
-            .await?;
-        let spool_dir = inner
-            .settings
-            .spool_dir
-            .clone()
-            .unwrap_or_else(std::env::temp_dir);
-        let form = parse_body(
-            request.content_type.as_deref(),
-            request.body,
-            &inner.settings.body_limits,
-            &spool_dir,
-        )
-        .await?;
-        let valid = validate::validate(endpoint, form, &account, |name| {
-            inner.publishers.contains_key(name)
-        })?;
-        let media = fetch::resolve_media(
-            &inner.http,
-            valid.media,
-            &spool_dir,
-            inner.settings.body_limits.max_upload_bytes,
-        )
-        .await?;
-
-        // Who will be published to: requested, connected, and whose checks pass.
-        let mut plans: Vec<PlatformPlan> = Vec::new();
-        let mut social_accounts = Vec::new();
-        for name in &valid.platforms {
-            let Some(publisher) = inner.publishers.get(name.as_str()) else {
-                continue;
-            };
-            let planned = match valid.profile.connections.get(name.as_str()) {
-                None => Err(PublishError::not_connected(publisher.display_name())),
-                Some(connection) => {
-                    let post = checks::post_for(publisher.id(), &valid.fields, &media);
-                    checks::check_capabilities(publisher.as_ref(), &post).map(|()| {
-                        social_accounts.push(SocialAccount {
-                            platform: publisher.id().to_string(),
-                            platform_name: publisher.display_name().to_string(),
-                            account_name: connection.account_name.clone(),
-                        });
-                        Ready {
-                            publisher: Arc::clone(publisher),
-                            connection: connection.clone(),
-                            key: ConnectionKey {
-                                account: account.name.clone(),
-                                profile: valid.profile_key.clone(),
-                                platform: publisher.id().to_string(),
-                            },
-                            post,
-                        }
-                    })
-                }
-            };
-            plans.push((publisher.id(), planned));
-        }
-
-        let admission = inner
-            .usage
-            .admit(&UsageRequest {
-                account: &account.name,
-                now,
-                monthly_limit: account.plan.monthly_uploads,
-                daily_limit: account.plan.daily_uploads_per_account,
-                social_accounts: &social_accounts,
-            })
-            .await
-            .map_err(|e| {
-                ApiError::internal("The usage store is unavailable; try again later", &e)
-            })?;
-        let usage = match admission {
-            Admission::Admitted(usage) => usage,
-            Admission::MonthlyLimitReached { limit } => {
-                return Err(ApiError::new(
-                    429,
-                    format!("You have reached your monthly limit of {limit} uploads"),
-                ))
-            }
-            Admission::DailyLimitReached {
-                limit,
-                social_account,
-            } => {
-                return Err(ApiError::new(
-                    429,
-                    format!(
-                        "You have reached the daily limit of {limit} uploads for: {} ({})",
-                        social_account.platform_name, social_account.account_name
-                    ),
-                ))
-            }
-        };
-
-        let results = self.publish_all(plans).await;
-        Ok(json!({
-            "success": true,
-            "results": results,
-            "usage": usage,
-        }))
-    }
-
-    async fn publish_all(&self, plans: Vec<PlatformPlan>) -> Map<String, Value> {
-        let timeout = self.inner.settings.publish_timeout;
-        let tasks = plans.into_iter().map(|(id, planned)| {
-            let media_host = Arc::clone(&self.inner.media_host);
-            let tokens = Arc::clone(&self.inner.tokens);
-            async move {
-                let outcome = match planned {
-                    Err(err) => Err(err),
-                    Ok(ready) => run_isolated(ready, media_host, tokens, timeout).await,
-                };
-                (id, outcome)
-            }
-        });
-        let mut results = Map::new();
-        for (id, outcome) in futures::future::join_all(tasks).await {
-            let value = match outcome {
-                Ok(receipt) => {
-                    let mut fields = Map::new();
-                    fields.insert("success".into(), Value::Bool(true));
-                    for (k, v) in receipt.into_fields() {
-                        if k != "success" {
-                            fields.insert(k, v);
-                        }
-                    }
-                    Value::Object(fields)
-                }
-                Err(err) => json!({"success": false, "error": err.message()}),
-            };
-            results.insert(id.to_string(), value);
-        }
-        results
+        submit::handle_upload(self, endpoint, request).await
     }
 }
-
-/// One requested platform: ready to publish, or already failed (not connected, or
-/// outside the platform's limits).
-type PlatformPlan = (&'static str, Result<Ready, PublishError>);
 
 /// Everything one publish needs.
 struct Ready {
@@ -373,10 +328,19 @@ struct Ready {
     post: Post,
 }
 
-/// Runs one publish in its own task: a panic or a timeout becomes that platform's
-/// error and nothing else. Tokens are refreshed first when they are about to expire,
-/// and once more when the platform refuses one (a refused request did nothing, so
-/// publishing again cannot post twice).
+/// What to ask of the publisher.
+#[derive(Clone)]
+enum Attempt {
+    /// A fresh publish.
+    Publish,
+    /// Continue from a checkpoint (a follow-up, or a publish a crash interrupted).
+    Resume(serde_json::Value),
+}
+
+/// Runs one publish (or resume) in its own task: a panic or a timeout becomes that
+/// platform's error and nothing else. Tokens are refreshed first when they are about
+/// to expire, and once more when the platform refuses one (a refused request did
+/// nothing, so asking again cannot post twice).
 async fn run_isolated(
     Ready {
         publisher,
@@ -384,33 +348,46 @@ async fn run_isolated(
         key,
         post,
     }: Ready,
+    attempt: Attempt,
     media_host: Arc<dyn MediaHost>,
     tokens: Arc<TokenKeeper>,
+    progress: Arc<dyn Progress>,
     timeout: Duration,
 ) -> Result<crate::publisher::Receipt, PublishError> {
     let name = publisher.display_name();
     let task_publisher = Arc::clone(&publisher);
-    let mut task = tokio::spawn(async move {
+    // Aborted when dropped: a run that lost its lease or was stopped at shutdown takes
+    // its publisher call down with it.
+    let mut task = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
         let publisher = task_publisher;
+        let call = |connection: Connection| {
+            let publisher = Arc::clone(&publisher);
+            let media_host = Arc::clone(&media_host);
+            let progress = Arc::clone(&progress);
+            let post = &post;
+            let attempt = attempt.clone();
+            async move {
+                let ctx = PublishContext::new(post, &connection, media_host.as_ref())
+                    .with_progress(progress.as_ref());
+                match &attempt {
+                    Attempt::Publish => publisher.publish(ctx).await,
+                    Attempt::Resume(checkpoint) => publisher.resume(ctx, checkpoint).await,
+                }
+            }
+        };
         let connection = tokens.before_publish(&key, &publisher, connection).await?;
-        let first = publisher
-            .publish(PublishContext::new(&post, &connection, media_host.as_ref()))
-            .await;
+        let first = call(connection.clone()).await;
         match first {
             Err(err) if err.kind() == ErrorKind::TokenExpired => {
                 match tokens.after_refusal(&key, &publisher, &connection).await {
                     None => Err(err),
                     Some(Err(refresh_error)) => Err(refresh_error),
-                    Some(Ok(fresh)) => {
-                        publisher
-                            .publish(PublishContext::new(&post, &fresh, media_host.as_ref()))
-                            .await
-                    }
+                    Some(Ok(fresh)) => call(fresh).await,
                 }
             }
             other => other,
         }
-    });
+    }));
     match tokio::time::timeout(timeout, &mut task).await {
         Ok(Ok(outcome)) => outcome,
         Ok(Err(join_error)) => {

@@ -174,7 +174,7 @@ impl JobStore for MemoryJobStore {
             .filter(|j| !j.media_deleted && j.media_expires_at.is_some_and(|at| at <= now))
             .cloned()
             .collect();
-        expired.sort_by(|a, b| a.media_expires_at.cmp(&b.media_expires_at));
+        expired.sort_by_key(|j| j.media_expires_at);
         expired.truncate(limit);
         Ok(expired)
     }

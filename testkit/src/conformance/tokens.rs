@@ -267,11 +267,10 @@ pub(super) async fn upload(
     content_type: &str,
     body: Bytes,
 ) -> Value {
-    let request = UploadRequest {
-        authorization: Some(format!("Apikey {API_KEY}")),
-        content_type: Some(content_type.to_string()),
-        body: futures::stream::iter([Ok::<Bytes, std::io::Error>(body)]),
-    };
+    let mut request =
+        UploadRequest::new(futures::stream::iter([Ok::<Bytes, std::io::Error>(body)]));
+    request.authorization = Some(format!("Apikey {API_KEY}"));
+    request.content_type = Some(content_type.to_string());
     let response = engine.handle_upload(endpoint, request).await;
     assert_eq!(
         response.status, 200,

@@ -1,0 +1,609 @@
+//! From a request to a job: the checks that exist for every upload (auth, body, form,
+//! usage), then the job stored with its media before any platform is touched, then the
+//! answer (the envelope, the background shape, or the scheduled shape).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures::Stream;
+use rand::RngCore;
+use serde_json::{json, Map, Value};
+
+use super::{checks, fetch, schedule, validate, Endpoint, Engine, UploadRequest};
+use crate::accounts::{Account, Profile};
+use crate::api_error::{ApiError, ApiResponse};
+use crate::error::PublishError;
+use crate::form::parse_body;
+use crate::jobs::{Insert, Job, Lease, MediaKind, PlatformRun, PlatformState};
+use crate::media::MediaFile;
+use crate::post::{FormFields, PostMedia};
+use crate::usage::{Admission, SocialAccount, UsageRequest};
+
+/// How long a job may stay between insert and admission before a duplicate request
+/// takes it for abandoned (its process died mid-admission) and starts afresh.
+const ADMISSION_ABANDONED_AFTER: chrono::Duration = chrono::Duration::minutes(5);
+
+/// The longest request id or idempotency key accepted.
+const MAX_ID_LEN: usize = 128;
+
+/// A post to publish, for embedders who do not go through HTTP (what the upload routes
+/// build from a form).
+///
+/// ```
+/// # async fn demo(engine: fanout_core::Engine) -> Result<(), fanout_core::ApiError> {
+/// use std::sync::Arc;
+/// use fanout_core::{FormFields, MediaFile, MediaKind, Submission};
+/// let dir = std::env::temp_dir();
+/// let video = MediaFile::spool_file(&dir, "clip.mp4", u64::MAX).await
+///     .map_err(|e| fanout_core::ApiError::bad_request(e.to_string()))?;
+/// let mut submission = Submission::new("acme", "main", MediaKind::Video, vec![Arc::new(video)]);
+/// submission.fields = FormFields::from_pairs([("title", "Hello")]);
+/// submission.platforms = vec!["tiktok".into(), "linkedin".into()];
+/// let submitted = engine.submit(submission).await?;
+/// let job = engine.wait(&submitted.job.job_id, std::time::Duration::from_secs(60)).await?;
+/// for platform in &job.platforms {
+///     println!("{}: {:?}", platform.platform, platform.result);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Submission {
+    /// The fanout account.
+    pub account: String,
+    /// The profile (`user`).
+    pub profile: String,
+    /// Video or photos.
+    pub kind: MediaKind,
+    /// `title`, `description` and every per-platform option, as form fields.
+    pub fields: FormFields,
+    /// One video, or the photos in order.
+    pub media: Vec<Arc<MediaFile>>,
+    /// Platform ids.
+    pub platforms: Vec<String>,
+    /// When to publish; now when `None`.
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// The IANA zone the schedule was given in, kept for display.
+    pub timezone: Option<String>,
+    /// Within the idempotency window, a second submission with the same key from the
+    /// same account publishes and counts nothing and returns the first job.
+    pub idempotency_key: Option<String>,
+    /// Your own id for the request; fanout makes one when `None`.
+    pub request_id: Option<String>,
+    /// Recorded for history (`is_async`); the typed API never waits anyway.
+    pub is_async: bool,
+}
+
+impl Submission {
+    /// A submission with no fields, no platforms, to be published now.
+    pub fn new(
+        account: impl Into<String>,
+        profile: impl Into<String>,
+        kind: MediaKind,
+        media: Vec<Arc<MediaFile>>,
+    ) -> Self {
+        Self {
+            account: account.into(),
+            profile: profile.into(),
+            kind,
+            fields: FormFields::default(),
+            media,
+            platforms: Vec::new(),
+            scheduled_at: None,
+            timezone: None,
+            idempotency_key: None,
+            request_id: None,
+            is_async: true,
+        }
+    }
+}
+
+/// What [`Engine::submit`] did.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Submitted {
+    /// The job as stored (for a duplicate, the first job).
+    pub job: Job,
+    /// Whether this was a duplicate of an earlier submission (same idempotency key):
+    /// nothing was published or counted.
+    pub duplicate: bool,
+}
+
+/// A random 32-hex-digit id (request ids, job ids, runner ids).
+pub(crate) fn random_id() -> String {
+    let mut raw = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut raw);
+    hex::encode(raw)
+}
+
+/// A client-chosen id: 1 to 128 visible ASCII characters.
+fn client_id(what: &str, value: &str) -> Result<String, ApiError> {
+    let value = value.trim();
+    if value.is_empty() || value.len() > MAX_ID_LEN || !value.chars().all(|c| c.is_ascii_graphic())
+    {
+        return Err(ApiError::bad_request(format!(
+            "{what} must be 1 to {MAX_ID_LEN} visible ASCII characters"
+        )));
+    }
+    Ok(value.to_string())
+}
+
+pub(super) async fn handle_upload<S, E>(
+    engine: &Engine,
+    endpoint: Endpoint,
+    request: UploadRequest<S>,
+) -> ApiResponse
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    let header_id = request.request_id.clone();
+    match upload(engine, endpoint, request).await {
+        Ok(answer) => answer,
+        Err(err) => {
+            let id = header_id
+                .and_then(|id| client_id("X-Request-Id", &id).ok())
+                .unwrap_or_else(random_id);
+            ApiResponse::from(err).with_header("X-Request-Id", id)
+        }
+    }
+}
+
+async fn upload<S, E>(
+    engine: &Engine,
+    endpoint: Endpoint,
+    request: UploadRequest<S>,
+) -> Result<ApiResponse, ApiError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    let inner = &engine.inner;
+    let now = Utc::now();
+    let account = inner
+        .auth
+        .authenticate(
+            inner.directory.as_ref(),
+            request.authorization.as_deref(),
+            now,
+        )
+        .await?;
+    let spool_dir = inner
+        .settings
+        .spool_dir
+        .clone()
+        .unwrap_or_else(std::env::temp_dir);
+    let form = parse_body(
+        request.content_type.as_deref(),
+        request.body,
+        &inner.settings.body_limits,
+        &spool_dir,
+    )
+    .await?;
+    let valid = validate::validate(endpoint, form, &account, |name| {
+        inner.publishers.contains_key(name)
+    })?;
+    let fields = &valid.fields;
+    let is_async = fields
+        .bool("async_upload")
+        .map_err(|e| ApiError::bad_request(e.to_string()))?
+        .unwrap_or(false);
+    let request_id = match fields.get("request_id").or(request.request_id.as_deref()) {
+        Some(id) => Some(client_id("request_id", id)?),
+        None => None,
+    };
+    let idempotency_key = match request.idempotency_key.as_deref() {
+        Some(key) => Some(client_id("Idempotency-Key", key)?),
+        None => None,
+    };
+    let schedule = match fields.get_trimmed("scheduled_date") {
+        Some(date) => Some(schedule::parse(
+            date,
+            fields.get_trimmed("timezone"),
+            now,
+            inner.settings.max_schedule_days,
+        )?),
+        None => None,
+    };
+    let media = fetch::resolve_media(
+        &inner.http,
+        valid.media,
+        &spool_dir,
+        inner.settings.body_limits.max_upload_bytes,
+    )
+    .await?;
+    let kind = match endpoint {
+        Endpoint::Video => MediaKind::Video,
+        Endpoint::Photos => MediaKind::Photo,
+    };
+    let submission = Submission {
+        account: account.name.clone(),
+        profile: valid.profile_key,
+        kind,
+        fields: valid.fields,
+        media: media.files().to_vec(),
+        platforms: valid.platforms,
+        scheduled_at: schedule.as_ref().map(|s| s.at),
+        timezone: schedule.and_then(|s| s.timezone),
+        idempotency_key,
+        request_id,
+        is_async,
+    };
+    let submitted = submit_for(engine, &account, &valid.profile, submission, now).await?;
+    let mut job = submitted.job;
+    if !is_async && !job.has_every_result() && !is_waiting_for_schedule(&job) {
+        job = engine
+            .wait(&job.job_id, inner.settings.sync_timeout)
+            .await?;
+    }
+    Ok(upload_answer(&job))
+}
+
+fn is_waiting_for_schedule(job: &Job) -> bool {
+    job.scheduled_at.is_some() && !job.has_started() && !job.cancelled
+}
+
+/// The answer to an upload that became `job`: 202 for a scheduled post, the envelope
+/// once every platform has a result, else the background shape.
+pub(crate) fn upload_answer(job: &Job) -> ApiResponse {
+    let answer = if job.cancelled {
+        ApiResponse::from(ApiError::new(
+            409,
+            "The upload with this Idempotency-Key was cancelled; send a new key to upload again",
+        ))
+    } else if is_waiting_for_schedule(job) {
+        let at = job.scheduled_at.unwrap_or(job.created_at);
+        ApiResponse::new(
+            202,
+            json!({
+                "success": true,
+                "job_id": job.job_id,
+                "scheduled_date": at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            }),
+        )
+    } else if job.has_every_result() {
+        let mut results = Map::new();
+        for run in &job.platforms {
+            if let Some(result) = &run.result {
+                results.insert(run.platform.clone(), result.clone());
+            }
+        }
+        ApiResponse::new(
+            200,
+            json!({"success": true, "results": results, "usage": job.usage}),
+        )
+    } else {
+        ApiResponse::new(200, background_answer(job))
+    };
+    answer.with_header("X-Request-Id", job.request_id.clone())
+}
+
+/// `{"success": true, "message": "Upload initiated successfully in background.", …}`.
+pub(crate) fn background_answer(job: &Job) -> Value {
+    json!({
+        "success": true,
+        "message": "Upload initiated successfully in background.",
+        "request_id": job.request_id,
+        "total_platforms": job.platforms.len(),
+    })
+}
+
+/// `{"success": false, "error": "<why>"}`, the envelope's failure for one platform.
+pub(crate) fn failure_result(err: &PublishError) -> Value {
+    json!({"success": false, "error": err.message()})
+}
+
+impl Engine {
+    /// Submits a post without HTTP: the same checks as the upload routes (profile,
+    /// platforms, media, usage limits, idempotency), then the job is stored with its
+    /// media and, unless scheduled, starts at once in the background. Wait for it with
+    /// [`Engine::wait`] or read it with [`Engine::job`].
+    ///
+    /// Errors carry the HTTP status and message the routes would answer (`429` for a
+    /// usage limit, `400` for a bad submission, `404` for an unknown account).
+    pub async fn submit(&self, submission: Submission) -> Result<Submitted, ApiError> {
+        let now = Utc::now();
+        let account = self
+            .inner
+            .directory
+            .find_by_name(&submission.account)
+            .await
+            .map_err(|e| {
+                ApiError::internal("The account store is unavailable; try again later", &e)
+            })?
+            .ok_or_else(|| ApiError::new(404, "User not found"))?;
+        let profile = account
+            .profiles
+            .get(&submission.profile)
+            .cloned()
+            .ok_or_else(|| ApiError::bad_request("Username not associated with any profile"))?;
+        if submission.fields.get_trimmed("title").is_none() {
+            return Err(ApiError::bad_request("Title cannot be empty"));
+        }
+        let media_ok = match submission.kind {
+            MediaKind::Video => submission.media.len() == 1,
+            MediaKind::Photo => !submission.media.is_empty(),
+        };
+        if !media_ok {
+            return Err(ApiError::bad_request(match submission.kind {
+                MediaKind::Video => "A video submission takes exactly one file",
+                MediaKind::Photo => "A photo submission takes at least one file",
+            }));
+        }
+        if submission.platforms.is_empty() {
+            return Err(ApiError::bad_request(
+                "At least one platform is required: send platform[]",
+            ));
+        }
+        let unknown: Vec<&str> = submission
+            .platforms
+            .iter()
+            .filter(|p| !self.inner.publishers.contains_key(p.as_str()))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            return Err(ApiError::bad_request(format!(
+                "Invalid platforms: {}",
+                unknown.join(", ")
+            )));
+        }
+        if let Some(at) = submission.scheduled_at {
+            let max = chrono::Duration::days(self.inner.settings.max_schedule_days);
+            if at <= now {
+                return Err(ApiError::bad_request(
+                    "scheduled_date must be in the future",
+                ));
+            }
+            if at > now + max {
+                return Err(ApiError::bad_request(format!(
+                    "scheduled_date must be at most {} days ahead",
+                    self.inner.settings.max_schedule_days
+                )));
+            }
+        }
+        submit_for(self, &account, &profile, submission, now).await
+    }
+}
+
+async fn submit_for(
+    engine: &Engine,
+    account: &Account,
+    profile: &Profile,
+    submission: Submission,
+    now: DateTime<Utc>,
+) -> Result<Submitted, ApiError> {
+    let inner = &engine.inner;
+    let media = match submission.kind {
+        MediaKind::Video => PostMedia::Video(Arc::clone(&submission.media[0])),
+        MediaKind::Photo => PostMedia::Photos(submission.media.clone()),
+    };
+    let mut platforms = Vec::with_capacity(submission.platforms.len());
+    let mut social_accounts = Vec::new();
+    for name in &submission.platforms {
+        let Some(publisher) = inner.publishers.get(name.as_str()) else {
+            continue;
+        };
+        let mut run = PlatformRun::queued(publisher.id(), now);
+        let checked = match profile.connections.get(publisher.id()) {
+            None => Err(PublishError::not_connected(publisher.display_name())),
+            Some(connection) => {
+                let post = checks::post_for(publisher.id(), &submission.fields, &media);
+                checks::check_capabilities(publisher.as_ref(), &post).map(|()| {
+                    social_accounts.push(SocialAccount {
+                        platform: publisher.id().to_string(),
+                        platform_name: publisher.display_name().to_string(),
+                        account_name: connection.account_name.clone(),
+                    })
+                })
+            }
+        };
+        if let Err(err) = checked {
+            run.state = PlatformState::Failed;
+            run.result = Some(failure_result(&err));
+            run.upload_timestamp = Some(now);
+        }
+        platforms.push(run);
+    }
+    let job_id = random_id();
+    let mut job = Job {
+        request_id: submission
+            .request_id
+            .clone()
+            .unwrap_or_else(|| job_id.clone()),
+        job_id,
+        account: account.name.clone(),
+        profile: submission.profile.clone(),
+        media_kind: submission.kind,
+        fields: submission.fields.clone(),
+        media: Vec::new(),
+        platforms,
+        scheduled_at: submission.scheduled_at,
+        timezone: submission.timezone.clone(),
+        idempotency_key: submission.idempotency_key.clone(),
+        is_async: submission.is_async,
+        usage: None,
+        social_accounts: Vec::new(),
+        cancelled: false,
+        started_at: None,
+        created_at: now,
+        updated_at: now,
+        due_at: None,
+        lease: None,
+        finished_at: None,
+        media_expires_at: None,
+        media_deleted: false,
+        version: 0,
+    };
+    if let Some(first) = insert_or_find_first(engine, &job).await? {
+        return Ok(Submitted {
+            job: first,
+            duplicate: true,
+        });
+    }
+    let usage_request = UsageRequest {
+        account: &account.name,
+        now,
+        monthly_limit: account.plan.monthly_uploads,
+        daily_limit: account.plan.daily_uploads_per_account,
+        social_accounts: &social_accounts,
+    };
+    let admission = match inner.usage.admit(&usage_request).await {
+        Ok(admission) => admission,
+        Err(err) => {
+            forget(engine, &job.job_id).await;
+            return Err(ApiError::internal(
+                "The usage store is unavailable; try again later",
+                &err,
+            ));
+        }
+    };
+    let usage = match admission {
+        Admission::Admitted(usage) => usage,
+        Admission::MonthlyLimitReached { limit } => {
+            forget(engine, &job.job_id).await;
+            return Err(ApiError::new(
+                429,
+                format!("You have reached your monthly limit of {limit} uploads"),
+            ));
+        }
+        Admission::DailyLimitReached {
+            limit,
+            social_account,
+        } => {
+            forget(engine, &job.job_id).await;
+            return Err(ApiError::new(
+                429,
+                format!(
+                    "You have reached the daily limit of {limit} uploads for: {} ({})",
+                    social_account.platform_name, social_account.account_name
+                ),
+            ));
+        }
+    };
+    for (index, file) in submission.media.iter().enumerate() {
+        match inner.media_store.put(&job.job_id, index, file).await {
+            Ok(stored) => job.media.push(stored),
+            Err(err) => {
+                if let Err(release) = inner.usage.release(&usage_request).await {
+                    tracing::error!(%release, "could not give back an upload whose media was not kept");
+                }
+                let _ = inner.media_store.delete_job(&job.job_id).await;
+                forget(engine, &job.job_id).await;
+                return Err(ApiError::internal(
+                    "The media store is unavailable; try again later",
+                    &err,
+                ));
+            }
+        }
+    }
+    job.usage = Some(usage);
+    job.social_accounts = social_accounts;
+    job.updated_at = now;
+    let runnable = job.platforms.iter().any(|p| !p.state.is_settled());
+    let mut run_now = false;
+    if !runnable {
+        job.finished_at = Some(now);
+        job.media_expires_at = Some(now + to_chrono(inner.settings.retry_window));
+    } else if let Some(at) = job.scheduled_at {
+        job.due_at = Some(at);
+    } else {
+        job.due_at = Some(now);
+        job.started_at = Some(now);
+        job.lease = Some(Lease {
+            owner: inner.runner_id.clone(),
+            until: now + to_chrono(inner.settings.job_lease),
+        });
+        run_now = true;
+    }
+    let stored = inner
+        .jobs
+        .update(&mut job)
+        .await
+        .map_err(|e| ApiError::internal("The job store is unavailable; try again later", &e))?;
+    if !stored {
+        return Err(ApiError::internal(
+            "The job was changed while it was being accepted; try again",
+            &"a concurrent writer changed a job before its admission finished",
+        ));
+    }
+    engine.inner.job_written.notify_waiters();
+    if run_now {
+        engine.spawn_run(job.clone());
+    }
+    Ok(Submitted {
+        job,
+        duplicate: false,
+    })
+}
+
+/// Inserts `job`; on a duplicate idempotency key returns the first job once it is
+/// admitted (waiting a little while it is being admitted, starting afresh when its
+/// admission was refused or abandoned).
+async fn insert_or_find_first(engine: &Engine, job: &Job) -> Result<Option<Job>, ApiError> {
+    let inner = &engine.inner;
+    let store_failed = |e: crate::StoreError| {
+        ApiError::internal("The job store is unavailable; try again later", &e)
+    };
+    let deadline = tokio::time::Instant::now() + inner.settings.sync_timeout;
+    loop {
+        match inner
+            .jobs
+            .insert(job, inner.settings.idempotency_window)
+            .await
+            .map_err(store_failed)?
+        {
+            Insert::Created => return Ok(None),
+            Insert::RequestIdTaken => {
+                return Err(ApiError::new(
+                    409,
+                    format!(
+                        "request_id {} is already in use by another upload; send a new one",
+                        job.request_id
+                    ),
+                ))
+            }
+            Insert::DuplicateKey(first) => {
+                let mut first = *first;
+                loop {
+                    if first.usage.is_some() || first.cancelled {
+                        return Ok(Some(first));
+                    }
+                    if Utc::now() - first.created_at > ADMISSION_ABANDONED_AFTER {
+                        tracing::warn!(job_id = %first.job_id, "taking over an idempotency key whose admission was abandoned");
+                        inner
+                            .jobs
+                            .delete(&first.job_id)
+                            .await
+                            .map_err(store_failed)?;
+                        break;
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(ApiError::new(
+                            409,
+                            "An upload with this Idempotency-Key is still being accepted; try again shortly",
+                        ));
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    match inner.jobs.get(&first.job_id).await.map_err(store_failed)? {
+                        Some(now_stored) => first = now_stored,
+                        // Its admission was refused: this request is the first now.
+                        None => break,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Deletes a job whose admission failed; logs when it cannot.
+async fn forget(engine: &Engine, job_id: &str) {
+    if let Err(err) = engine.inner.jobs.delete(job_id).await {
+        tracing::error!(%err, job_id, "could not delete a job whose admission failed");
+    }
+}
+
+pub(crate) fn to_chrono(duration: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
+}
