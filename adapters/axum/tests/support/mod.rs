@@ -91,6 +91,7 @@ impl Publisher for Scripted {
 
 pub struct Harness {
     pub app: Router,
+    pub engine: Engine,
     pub directory: Arc<MemoryDirectory>,
     pub alpha: Arc<Scripted>,
     pub beta: Arc<Scripted>,
@@ -105,6 +106,8 @@ pub struct Setup {
     /// Token of each connection of profile `main` (alpha, beta); gamma is never connected.
     pub alpha_token: &'static str,
     pub beta_token: &'static str,
+    /// How long a synchronous upload waits for its job.
+    pub sync_timeout: Duration,
 }
 
 impl Default for Setup {
@@ -118,6 +121,7 @@ impl Default for Setup {
             timeout: Duration::from_secs(5),
             alpha_token: "ok",
             beta_token: "ok",
+            sync_timeout: Duration::from_secs(59),
         }
     }
 }
@@ -160,6 +164,8 @@ pub async fn harness(setup: Setup) -> Harness {
     settings.publish_timeout = setup.timeout;
     settings.spool_dir = Some(spool.path().to_path_buf());
     settings.jwt_secret = Some(JWT_SECRET.to_string().into());
+    settings.runner_poll_interval = Duration::from_millis(20);
+    settings.sync_timeout = setup.sync_timeout;
     let media_host = Arc::new(LocalMediaHost::new(
         "http://127.0.0.1:9/".parse().unwrap(),
         Duration::from_secs(60),
@@ -171,7 +177,8 @@ pub async fn harness(setup: Setup) -> Harness {
         .settings(settings)
         .build();
     Harness {
-        app: fanout_axum::router(engine),
+        app: fanout_axum::router(engine.clone()),
+        engine,
         directory,
         alpha,
         beta,
@@ -258,4 +265,70 @@ pub async fn upload(h: &Harness, form: (String, Vec<u8>)) -> (u16, Value) {
         form.1,
     )
     .await
+}
+
+/// Any request: method, path, extra headers (the API key is added unless they carry an
+/// `authorization`), optional body;
+/// answers the status, the headers and the JSON body.
+pub async fn call(
+    app: &Router,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, axum::http::HeaderMap, Value) {
+    let mut request = Request::builder().method(method).uri(path);
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+    {
+        request = request.header("authorization", apikey());
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if let Some(ct) = content_type {
+        request = request.header("content-type", ct);
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let json = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| panic!("not JSON ({status}): {}", String::from_utf8_lossy(&bytes)));
+    (status, headers, json)
+}
+
+/// `GET path` with the API key.
+pub async fn get(app: &Router, path: &str) -> (u16, Value) {
+    let (status, _, body) = call(app, "GET", path, &[], None, Vec::new()).await;
+    (status, body)
+}
+
+/// Polls `GET /api/uploadposts/status?request_id=<id>` until `done` holds (5 s at most).
+pub async fn status_until(app: &Router, request_id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, body) = get(
+            app,
+            &format!("/api/uploadposts/status?request_id={request_id}"),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        if done(&body) {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "status never got there: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
