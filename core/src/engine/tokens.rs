@@ -176,7 +176,7 @@ async fn refresh_once(
         let newer = stored.access_token() != stale.access_token();
         let usable = stored
             .expires_at
-            .map_or(true, |at| at - margin > Utc::now());
+            .is_none_or(|at| at - margin > Utc::now());
         if newer && usable && stored.attribute(NEEDS_RECONNECT).is_none() {
             return Ok(stored);
         }
