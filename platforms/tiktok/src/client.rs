@@ -52,49 +52,12 @@ pub(crate) struct Api<'a> {
     pub(crate) token: &'a str,
     pub(crate) timeout: Duration,
     pub(crate) retry: RetryPolicy,
-    /// `None` in a detached task, which never calls `init`.
-    pub(crate) init_throttle: Option<&'a Throttle>,
+    /// The per-token quota of `init` calls.
+    pub(crate) init_throttle: &'a Throttle,
     pub(crate) throttle_wait: Duration,
 }
 
-/// What a detached task needs to keep polling after the publish answered: owned
-/// copies of the client, base, token (sent only in the `Authorization` header) and
-/// policies.
-pub(crate) struct Detached {
-    http: reqwest::Client,
-    base: Url,
-    token: String,
-    timeout: Duration,
-    retry: RetryPolicy,
-}
-
-impl Detached {
-    /// An unthrottled session borrowing these copies (for status fetches only).
-    pub(crate) fn api(&self) -> Api<'_> {
-        Api {
-            http: &self.http,
-            base: self.base.clone(),
-            token: &self.token,
-            timeout: self.timeout,
-            retry: self.retry.clone(),
-            init_throttle: None,
-            throttle_wait: Duration::ZERO,
-        }
-    }
-}
-
 impl Api<'_> {
-    /// Owned copies for a task that outlives this publish.
-    pub(crate) fn detach(&self) -> Detached {
-        Detached {
-            http: self.http.clone(),
-            base: self.base.clone(),
-            token: self.token.to_string(),
-            timeout: self.timeout,
-            retry: self.retry.clone(),
-        }
-    }
-
     fn url(&self, path: &str) -> Result<Url, PublishError> {
         self.base.join(path).map_err(|_| {
             PublishError::rejected(format!(
@@ -181,10 +144,10 @@ impl Api<'_> {
     ) -> Result<T, PublishError> {
         self.retry
             .run(|| async {
-                let acquired = match self.init_throttle {
-                    Some(throttle) => throttle.acquire(self.token, self.throttle_wait).await,
-                    None => Ok(()),
-                };
+                let acquired = self
+                    .init_throttle
+                    .acquire(self.token, self.throttle_wait)
+                    .await;
                 if let Err(full) = acquired {
                     // Ok(Err(..)) ends the retries: waiting longer is the caller's call.
                     return Ok(Err(full));

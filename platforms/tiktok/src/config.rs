@@ -59,10 +59,14 @@ pub struct TikTokConfig {
     pub poll_interval_ms: u64,
     /// Longest time to wait for a post to be published before answering, in seconds.
     /// When TikTok is still processing the accepted upload then, the answer is
-    /// `"status": "PROCESSING"` and polling goes on in the background.
+    /// `"status": "PROCESSING"` with a follow-up: the engine calls `resume` later, which
+    /// polls again (nothing runs in the background).
     pub poll_budget_secs: u64,
-    /// Longest time a background task goes on polling (and keeps hosted photo links
-    /// alive) after a `PROCESSING` answer, in seconds.
+    /// Longest further wait, in seconds: in a publish, for TikTok to pull every photo
+    /// once the poll budget ended (the hosted links live until it has, or until this
+    /// wait ends); in each `resume`, for the post to be published before answering
+    /// `PROCESSING` with a follow-up again. Default 300 (under the engine's ten-minute
+    /// publish timeout).
     pub background_budget_secs: u64,
     /// Attempts in total for a step that is safe to repeat.
     pub max_attempts: u32,
@@ -88,7 +92,7 @@ impl Default for TikTokConfig {
             request_timeout_secs: 60,
             poll_interval_ms: 2000,
             poll_budget_secs: 120,
-            background_budget_secs: 3600,
+            background_budget_secs: 300,
             max_attempts: 4,
             initial_backoff_ms: 500,
             init_calls_per_minute: 6,
@@ -172,7 +176,7 @@ mod tests {
             serde_json::from_value(serde_json::json!({"poll_interval_ms": 5})).unwrap();
         assert_eq!(config.poll_interval_ms, 5);
         assert_eq!(config.poll_budget_secs, 120);
-        assert_eq!(config.background_budget_secs, 3600);
+        assert_eq!(config.background_budget_secs, 300);
         assert_eq!(config.request_timeout_secs, 60);
         assert_eq!(config.max_attempts, 4);
         assert_eq!(config.initial_backoff_ms, 500);

@@ -4,16 +4,40 @@
 //!   TikTok alone, before any call), then reads `creator_info/query`; the requested
 //!   `privacy_level` must be one the creator may use.
 //! - Videos go up with `FILE_UPLOAD`: `video/init` (drafts: `inbox/video/init`), then
-//!   one `PUT` per chunk streamed from the spooled file ([`ChunkPlan`]), then
+//!   one `PUT` per chunk streamed by range from the post's file ([`ChunkPlan`]), then
 //!   `status/fetch` until `PUBLISH_COMPLETE` (drafts: `SEND_TO_USER_INBOX`).
 //! - Photos (JPEG or WebP, 1–35) are pulled by TikTok from the media host after
-//!   `content/init`; the links live until TikTok is done with them.
+//!   `content/init`. TikTok pulls only the URLs given to `content/init`, so the links
+//!   live until TikTok reports every byte pulled (`downloaded_bytes`), past the poll
+//!   budget if need be, for at most `background_budget_secs` more.
 //! - `init` calls are throttled per access token (6 a minute by default); refused calls
 //!   (429, 5xx, no connection) are retried, a photo post whose answer was lost is not.
-//! - When `poll_budget_secs` ends while TikTok still processes an accepted upload, the
-//!   answer is a success with `"status": "PROCESSING"`; TikTok publishes on its own,
-//!   and a detached task goes on polling for `background_budget_secs` (keeping the
-//!   photo links alive) and logs the outcome.
+//! - When `poll_budget_secs` ends while TikTok still processes an accepted post, the
+//!   answer is a success with `"status": "PROCESSING"` and a follow-up checkpoint:
+//!   TikTok publishes on its own, and the engine calls `resume` later (nothing runs in
+//!   the background). A status that cannot be read after TikTok accepted the post (a
+//!   refused token, TikTok unavailable) is answered the same way, never with an error
+//!   that would invite publishing again.
+//!
+//! ## Checkpoints and resume
+//!
+//! Every publish records how far it got with `PublishContext::checkpoint`, as
+//! `{"stage": …}` plus TikTok's ids; `resume` starts from the last one and never sends
+//! a second `init`:
+//!
+//! | `stage` | Recorded | `resume` |
+//! |---|---|---|
+//! | `initializing` | right before `video/init`, `inbox/video/init` or `content/init`; a failure to record it stops the publish | `unknown_outcome("TikTok")` (`OutcomeUnknown`): the post may or may not exist |
+//! | `uploading` (`publish_id`, `upload_url`, the chunk plan, `sent_bytes`) | once `video/init` answered, and after each chunk but the last; a failure to record it stops the upload before the next chunk | reads `status/fetch`: published, draft or `FAILED` is the answer; an incomplete upload goes on from TikTok's `uploaded_bytes` with the post's video (same upload URL, the next chunks in order: chunks of one upload never make a second post; an expired URL fails with TikTok's sentence), then polls |
+//! | `pulling` (`publish_id`) | once `content/init` answered | polls; no link is hosted again (TikTok would never see it): a pull that failed reads "TikTok could not download the photos: the links fanout hosted for them ended before TikTok pulled them …" (`Transient`: nothing was published) |
+//! | `processing` (`publish_id`) | after the last chunk, or once TikTok pulled every photo; the follow-up of every `PROCESSING` answer | polls |
+//!
+//! Checkpoints after the last publishing call (`pulling`, `processing`) are logged
+//! when they cannot be recorded, and the publish goes on: TikTok publishes either way.
+//! `resume` polls for at most `background_budget_secs`, then answers `PROCESSING`
+//! with a follow-up again; its receipts are those of `publish`. The `uploading`
+//! checkpoint carries the upload URL, a secret for an hour: it is redacted from
+//! `Debug` and logs, and must not be shown to clients.
 //!
 //! ## Options (form fields) and where they go
 //!
@@ -34,7 +58,8 @@
 //! publisher runs (the title is the video caption; photos have both).
 //!
 //! Receipt: `{"publish_id": <publish id>, "status": "PUBLISH_SUCCESS"}`
-//! (`"SEND_TO_USER_INBOX"` for a draft, `"PROCESSING"` past the poll budget), plus
+//! (`"SEND_TO_USER_INBOX"` for a draft, `"PROCESSING"` with a follow-up past the poll
+//! budget), plus
 //! `"warnings": ["TikTok's API does not allow posting comments, …"]` when a first
 //! comment was asked for.
 //!
@@ -64,6 +89,7 @@
 //! credentials name the config keys to fix.
 #![forbid(unsafe_code)]
 
+mod checkpoint;
 mod chunks;
 mod client;
 mod config;
@@ -73,6 +99,7 @@ mod oauth;
 mod options;
 mod photos;
 mod publisher;
+mod resume;
 mod status;
 mod video;
 

@@ -1,18 +1,20 @@
 //! Photos: `content/init` with `PULL_FROM_URL` (TikTok pulls them from the media host),
-//! then the status poll.
+//! then the status poll, with the links alive until TikTok has pulled every photo.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use fanout_core::http::Idempotence;
-use fanout_core::{HostedMedia, MediaFile, MediaHost, Post, PublishError, Receipt};
+use fanout_core::{HostedMedia, MediaFile, PublishContext, PublishError, Receipt};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::checkpoint::{self, Checkpoint};
 use crate::client::Api;
 use crate::creator::{self, CreatorInfo};
 use crate::errors::PLATFORM;
 use crate::options::Options;
-use crate::status::{self, Polling};
+use crate::status::{self, Polled, Polling};
 
 /// Longest photo post title TikTok accepts, in characters.
 pub const MAX_PHOTO_TITLE_CHARS: usize = 90;
@@ -27,19 +29,25 @@ struct ContentInit {
     publish_id: String,
 }
 
-/// Publishes `files` as one Direct Post photo post.
+/// Publishes `files` as one Direct Post photo post (or a draft: `MEDIA_UPLOAD`).
 ///
-/// The hosted links stay alive until TikTok is done with the post (in a background task
-/// when the answer is `PROCESSING`): TikTok may pull late.
+/// TikTok pulls the photos from the links given to `content/init`, and only from
+/// those: links hosted again later would be URLs it never sees. So the links stay
+/// alive until TikTok has pulled every photo (`downloaded_bytes`), even past the poll
+/// budget, for at most `background_budget` more; only then may the answer be
+/// `PROCESSING` (with a follow-up `resume` needs no links for).
+///
+/// Checkpoints: `initializing` before `content/init` (which publishes), `pulling` once
+/// it answered, `processing` once TikTok has pulled every photo.
 pub(crate) async fn publish_photos(
     api: &Api<'_>,
     polling: Polling,
-    media_host: &dyn MediaHost,
-    post: &Post,
+    ctx: &PublishContext<'_>,
     options: &Options,
     creator: &CreatorInfo,
     files: &[Arc<MediaFile>],
 ) -> Result<Receipt, PublishError> {
+    let post = ctx.post;
     let title = post.title.trim();
     creator::check_len("photo titles are", title, MAX_PHOTO_TITLE_CHARS)?;
     let description = post.description.as_deref().map(str::trim).unwrap_or("");
@@ -65,7 +73,7 @@ pub(crate) async fn publish_photos(
     let post_info = post_info(title, description, options, creator)?;
     let mut hosted: Vec<HostedMedia> = Vec::with_capacity(files.len());
     for file in files {
-        hosted.push(media_host.host(Arc::clone(file)).await?);
+        hosted.push(ctx.media_host.host(Arc::clone(file)).await?);
     }
     let urls: Vec<&str> = hosted.iter().map(|h| h.url().as_str()).collect();
     let body = json!({
@@ -78,6 +86,7 @@ pub(crate) async fn publish_photos(
             "photo_images": urls,
         },
     });
+    checkpoint::record(ctx, &Checkpoint::Initializing).await?;
     // This call publishes: a lost answer is reported, never repeated.
     let init: ContentInit = api
         .init(
@@ -87,8 +96,43 @@ pub(crate) async fn publish_photos(
             Idempotence::Publishing,
         )
         .await?;
-    // The links live until TikTok has pulled (in the background past the budget).
-    status::finish(api, &init.publish_id, polling, hosted).await
+    let publish_id = init.publish_id.as_str();
+    checkpoint::note(ctx, &Checkpoint::pulling(publish_id)).await;
+    let total = total_bytes(files);
+    let started = Instant::now();
+    let pull_deadline = started + polling.budget + polling.background_budget;
+    let polled = status::poll(api, publish_id, polling.interval, pull_deadline, |s| {
+        s.pulled(total)
+    })
+    .await;
+    let pulled = match &polled {
+        Ok(Polled::Pending(status)) => status.pulled(total),
+        _ => false,
+    };
+    if !pulled {
+        if matches!(polled, Ok(Polled::Pending(_))) {
+            tracing::warn!(
+                publish_id,
+                "tiktok had not pulled every photo when the wait for it ended; the links end now"
+            );
+        }
+        // The links end with this call.
+        return status::answer(polled, publish_id, &Checkpoint::pulling(publish_id));
+    }
+    // TikTok has every photo: the links are no longer needed.
+    drop(hosted);
+    let follow_up = Checkpoint::processing(publish_id);
+    checkpoint::note(ctx, &follow_up).await;
+    let deadline = started + polling.budget;
+    if Instant::now() >= deadline {
+        return Ok(status::processing(publish_id, &follow_up));
+    }
+    status::finish(api, publish_id, polling.interval, deadline, &follow_up).await
+}
+
+/// The bytes of all `files`, which TikTok reports as `downloaded_bytes` once pulled.
+pub(crate) fn total_bytes(files: &[Arc<MediaFile>]) -> u64 {
+    files.iter().map(|f| f.len()).sum()
 }
 
 /// `post_info` of a photo post: title and description only for a draft, every setting

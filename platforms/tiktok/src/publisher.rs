@@ -6,6 +6,7 @@ use fanout_core::{
     async_trait, Capabilities, Connection, PhotoLimits, PostMedia, PublishContext, PublishError,
     Publisher, Receipt, Throttle, TokenProvider, VideoLimits,
 };
+use serde_json::Value;
 
 use crate::client::Api;
 use crate::config::TikTokConfig;
@@ -14,6 +15,7 @@ use crate::errors::PLATFORM;
 use crate::oauth::TikTokOAuth;
 use crate::options::{Options, FIRST_COMMENT_WARNING};
 use crate::photos::{self, MAX_PHOTOS, MAX_PHOTO_DESCRIPTION_CHARS};
+use crate::resume;
 use crate::status::Polling;
 use crate::video::{self, MAX_VIDEO_TITLE_CHARS};
 
@@ -34,8 +36,10 @@ pub const MAX_PHOTO_BYTES: u64 = 20 * 1024 * 1024;
 /// limit, the photo limit is checked before any call.
 ///
 /// Receipt: `{"publish_id": <TikTok's publish id>, "status": "PUBLISH_SUCCESS"}`
-/// (`"SEND_TO_USER_INBOX"` for a draft, `"PROCESSING"` when the poll budget ended
-/// first), plus `"warnings": [<sentence>]` when a first comment was asked for.
+/// (`"SEND_TO_USER_INBOX"` for a draft, `"PROCESSING"` with a follow-up for
+/// [`Publisher::resume`] when the poll budget ended first), plus
+/// `"warnings": [<sentence>]` when a first comment was asked for. Checkpoints and what
+/// `resume` does from each are in the crate docs.
 ///
 /// ```
 /// use fanout_core::Publisher;
@@ -86,7 +90,7 @@ impl TikTokPublisher {
             token: connection.access_token(),
             timeout: Duration::from_secs(self.config.request_timeout_secs.max(1)),
             retry: self.config.retry_policy(),
-            init_throttle: Some(&self.init_throttle),
+            init_throttle: &self.init_throttle,
             throttle_wait: Duration::from_secs(self.config.throttle_max_wait_secs),
         }
     }
@@ -143,7 +147,7 @@ impl Publisher for TikTokPublisher {
                     &api,
                     self.polling(),
                     self.config.chunk_size_bytes,
-                    ctx.post,
+                    &ctx,
                     &options,
                     &creator,
                     file,
@@ -151,22 +155,37 @@ impl Publisher for TikTokPublisher {
                 .await
             }
             PostMedia::Photos(files) => {
-                photos::publish_photos(
-                    &api,
-                    self.polling(),
-                    ctx.media_host,
-                    ctx.post,
-                    &options,
-                    &creator,
-                    files,
-                )
-                .await
+                photos::publish_photos(&api, self.polling(), &ctx, &options, &creator, files).await
             }
         }?;
-        Ok(match options.first_comment {
-            // TikTok's Content Posting API has no comment endpoint.
-            Some(_) => receipt.with("warnings", vec![FIRST_COMMENT_WARNING]),
-            None => receipt,
-        })
+        Ok(with_warnings(receipt, options.first_comment.is_some()))
+    }
+
+    /// Continues a publish from its checkpoint (see the crate docs): never a second
+    /// `init`; a post TikTok has is polled for at most `background_budget_secs`, an
+    /// interrupted video upload goes on from where TikTok stopped, and the
+    /// `initializing` checkpoint answers [`fanout_core::unknown_outcome`].
+    async fn resume(
+        &self,
+        ctx: PublishContext<'_>,
+        checkpoint: &Value,
+    ) -> Result<Receipt, PublishError> {
+        let api = self.api(ctx.connection);
+        let receipt = resume::resume(&api, self.polling(), &ctx, checkpoint).await?;
+        // The options were checked when the publish started.
+        let first_comment = Options::parse(&ctx.post.fields)
+            .map(|o| o.first_comment.is_some())
+            .unwrap_or(false);
+        Ok(with_warnings(receipt, first_comment))
+    }
+}
+
+/// Adds the first-comment warning when one was asked for: TikTok's Content Posting API
+/// has no comment endpoint.
+fn with_warnings(receipt: Receipt, first_comment: bool) -> Receipt {
+    if first_comment {
+        receipt.with("warnings", vec![FIRST_COMMENT_WARNING])
+    } else {
+        receipt
     }
 }

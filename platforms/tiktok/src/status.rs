@@ -1,4 +1,6 @@
-//! `status/fetch`: polling a post until TikTok has published it.
+//! `status/fetch`: polling a post until TikTok has published it, and the answer once
+//! polling stops. Nothing here runs after the publish returns: a post still processing
+//! is answered `PROCESSING` with a follow-up checkpoint, and `resume` polls again.
 
 use std::time::{Duration, Instant};
 
@@ -6,22 +8,24 @@ use fanout_core::{ErrorKind, PublishError, Receipt};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::checkpoint::Checkpoint;
 use crate::client::Api;
 use crate::errors;
 
-/// How long to wait between status polls.
+/// How long to wait between status polls, and for how long.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Polling {
     /// First wait; doubles up to four times this.
     pub(crate) interval: Duration,
-    /// Longest total wait before answering.
+    /// Longest wait in `publish` before answering `PROCESSING`.
     pub(crate) budget: Duration,
-    /// Longest further wait, in a background task, once the answer said `PROCESSING`.
+    /// Longest further wait: in `publish` while TikTok has not pulled every photo yet
+    /// (their links must live until it has), and in each `resume`.
     pub(crate) background_budget: Duration,
 }
 
 /// `data` of a status fetch.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct PostStatus {
     /// `PROCESSING_UPLOAD`, `PROCESSING_DOWNLOAD`, `SEND_TO_USER_INBOX`,
     /// `PUBLISH_COMPLETE` or `FAILED`.
@@ -33,6 +37,31 @@ pub(crate) struct PostStatus {
     /// Bytes TikTok received so far (`FILE_UPLOAD`).
     #[serde(default)]
     pub(crate) uploaded_bytes: Option<u64>,
+    /// Bytes TikTok pulled so far (`PULL_FROM_URL`).
+    #[serde(default)]
+    pub(crate) downloaded_bytes: Option<u64>,
+}
+
+impl PostStatus {
+    /// Whether TikTok has pulled all `total` bytes of the photos (when it does not say
+    /// how many it has, whether it is past `PROCESSING_DOWNLOAD`).
+    pub(crate) fn pulled(&self, total: u64) -> bool {
+        match self.downloaded_bytes {
+            Some(n) => n >= total,
+            None => self.status != "PROCESSING_DOWNLOAD",
+        }
+    }
+}
+
+/// Where a post stands once polling stopped.
+#[derive(Debug)]
+pub(crate) enum Polled {
+    /// Published (`"status": "PUBLISH_SUCCESS"`) or sent to the inbox (a draft).
+    Done(Receipt),
+    /// `FAILED`, with TikTok's `fail_reason` (empty when it gave none).
+    Failed(String),
+    /// Still processing (the last status read).
+    Pending(PostStatus),
 }
 
 /// `POST /v2/post/publish/status/fetch/`, retried when refused or lost.
@@ -45,115 +74,121 @@ pub(crate) async fn fetch(api: &Api<'_>, publish_id: &str) -> Result<PostStatus,
     .await
 }
 
-/// Polls until the post is published (`PUBLISH_COMPLETE`), sent to the inbox (a
-/// draft) or failed; `Ok(None)` when the budget ended while TikTok still processes it.
-///
-/// Receipt: `{"publish_id", "status": "PUBLISH_SUCCESS"}` (or `"SEND_TO_USER_INBOX"`
-/// for a draft).
-pub(crate) async fn wait_until_published(
+/// What one status read says: done, failed, or `None` while TikTok works on it.
+pub(crate) fn settled(publish_id: &str, status: &PostStatus) -> Option<Polled> {
+    let done = |status: &str| {
+        Some(Polled::Done(
+            Receipt::new()
+                .with("publish_id", publish_id)
+                .with("status", status),
+        ))
+    };
+    match status.status.as_str() {
+        "PUBLISH_COMPLETE" => done("PUBLISH_SUCCESS"),
+        "SEND_TO_USER_INBOX" => done("SEND_TO_USER_INBOX"),
+        "FAILED" => Some(Polled::Failed(
+            status.fail_reason.clone().unwrap_or_default(),
+        )),
+        "PROCESSING_UPLOAD" | "PROCESSING_DOWNLOAD" => None,
+        other => {
+            tracing::debug!(
+                status = other,
+                "tiktok reported an unexpected status; polling on"
+            );
+            None
+        }
+    }
+}
+
+/// Polls until the post is published, sent to the inbox (a draft) or failed, until
+/// `enough` holds for a status read, or until the next wait would pass `deadline`.
+/// Reads the status at least once.
+pub(crate) async fn poll(
     api: &Api<'_>,
     publish_id: &str,
     interval: Duration,
-    budget: Duration,
-) -> Result<Option<Receipt>, PublishError> {
-    let started = Instant::now();
+    deadline: Instant,
+    enough: impl Fn(&PostStatus) -> bool,
+) -> Result<Polled, PublishError> {
     let mut wait = interval;
     loop {
         let status = fetch(api, publish_id).await?;
-        let done = |status: &str| {
-            Ok(Some(
-                Receipt::new()
-                    .with("publish_id", publish_id)
-                    .with("status", status),
-            ))
-        };
-        match status.status.as_str() {
-            "PUBLISH_COMPLETE" => return done("PUBLISH_SUCCESS"),
-            "SEND_TO_USER_INBOX" => return done("SEND_TO_USER_INBOX"),
-            "FAILED" => {
-                return Err(errors::from_fail_reason(
-                    status.fail_reason.as_deref().unwrap_or_default(),
-                ))
-            }
-            "PROCESSING_UPLOAD" | "PROCESSING_DOWNLOAD" => {}
-            other => {
-                tracing::debug!(
-                    status = other,
-                    "tiktok reported an unexpected status; polling on"
-                );
-            }
+        if let Some(polled) = settled(publish_id, &status) {
+            return Ok(polled);
         }
-        if started.elapsed() + wait > budget {
-            return Ok(None);
+        if enough(&status) || Instant::now() + wait > deadline {
+            return Ok(Polled::Pending(status));
         }
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(interval * 4);
     }
 }
 
-/// Waits for the post within `polling.budget`. When TikTok is still processing the
-/// accepted upload at the end, answers `{"publish_id", "status": "PROCESSING"}` at once
-/// (TikTok publishes on its own; posting again would duplicate it) and goes on polling
-/// in a detached task for `polling.background_budget`, keeping `keep_alive` (the
-/// hosted photo links TikTok may still pull) until then, and logging the outcome.
 /// The warning of a post TikTok accepted but whose status fanout could not read.
 const REFUSED_WHILE_CHECKING: &str = "TikTok accepted the post but refused the token while \
 fanout checked on it, so its final status is unknown here; reconnect the TikTok account \
 before the next upload.";
 
-pub(crate) async fn finish<K: Send + 'static>(
+/// `{"publish_id", "status": "PROCESSING"}`, asking for `resume` with `follow_up`.
+pub(crate) fn processing(publish_id: &str, follow_up: &Checkpoint) -> Receipt {
+    Receipt::new()
+        .with("publish_id", publish_id)
+        .with("status", "PROCESSING")
+        .with_follow_up(follow_up.to_value())
+}
+
+/// The answer for a post TikTok accepted, once polling stopped:
+///
+/// - published or in the inbox: that receipt;
+/// - `FAILED`: the error its `fail_reason` maps to;
+/// - still processing: `{"publish_id", "status": "PROCESSING"}` with `follow_up`, so
+///   the engine calls `resume` later (TikTok publishes on its own; posting again would
+///   duplicate the post);
+/// - the status could not be read (token refused, TikTok unavailable): the same
+///   `PROCESSING` answer with its follow-up, since the post exists and an error would
+///   invite publishing it again; a refused token adds a warning saying so.
+///
+/// Other errors (a status fetch TikTok refused for another reason) are returned.
+pub(crate) fn answer(
+    polled: Result<Polled, PublishError>,
+    publish_id: &str,
+    follow_up: &Checkpoint,
+) -> Result<Receipt, PublishError> {
+    match polled {
+        Ok(Polled::Done(receipt)) => Ok(receipt),
+        Ok(Polled::Failed(reason)) => Err(errors::from_fail_reason(&reason)),
+        Ok(Polled::Pending(_)) => {
+            tracing::info!(
+                publish_id,
+                "tiktok is still processing the post; answering PROCESSING with a follow-up"
+            );
+            Ok(processing(publish_id, follow_up))
+        }
+        Err(err) if err.kind() == ErrorKind::TokenExpired => Ok(processing(publish_id, follow_up)
+            .with("warnings", vec![REFUSED_WHILE_CHECKING.to_string()])),
+        Err(err) if err.is_retryable() => {
+            tracing::warn!(
+                publish_id,
+                %err,
+                "could not read the status of an accepted tiktok post; answering PROCESSING \
+                 with a follow-up"
+            );
+            Ok(processing(publish_id, follow_up))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// Polls an accepted post until `deadline`, then answers with [`answer`].
+pub(crate) async fn finish(
     api: &Api<'_>,
     publish_id: &str,
-    polling: Polling,
-    keep_alive: K,
+    interval: Duration,
+    deadline: Instant,
+    follow_up: &Checkpoint,
 ) -> Result<Receipt, PublishError> {
-    match wait_until_published(api, publish_id, polling.interval, polling.budget).await {
-        Ok(Some(receipt)) => return Ok(receipt),
-        Ok(None) => {}
-        // TikTok accepted the post and publishes it on its own: a token refused while
-        // only checking on it must not read as "reconnect and publish again", which
-        // would post twice.
-        Err(err) if err.kind() == ErrorKind::TokenExpired => {
-            return Ok(Receipt::new()
-                .with("publish_id", publish_id)
-                .with("status", "PROCESSING")
-                .with("warnings", vec![REFUSED_WHILE_CHECKING.to_string()]))
-        }
-        Err(err) => return Err(err),
-    }
-    tracing::info!(
-        publish_id,
-        "tiktok is still processing the post; answering PROCESSING and polling on in the \
-         background"
-    );
-    let detached = api.detach();
-    let id = publish_id.to_string();
-    tokio::spawn(async move {
-        let api = detached.api();
-        let outcome =
-            wait_until_published(&api, &id, polling.interval, polling.background_budget).await;
-        drop(keep_alive);
-        match outcome {
-            Ok(Some(receipt)) => tracing::info!(
-                publish_id = %id,
-                status = ?receipt.get("status"),
-                "tiktok finished processing the post"
-            ),
-            Ok(None) => tracing::warn!(
-                publish_id = %id,
-                budget_secs = polling.background_budget.as_secs(),
-                "tiktok was still processing the post when the background budget ended"
-            ),
-            Err(error) => tracing::warn!(
-                publish_id = %id,
-                %error,
-                "tiktok did not publish the post after processing"
-            ),
-        }
-    });
-    Ok(Receipt::new()
-        .with("publish_id", publish_id)
-        .with("status", "PROCESSING"))
+    let polled = poll(api, publish_id, interval, deadline, |_| false).await;
+    answer(polled, publish_id, follow_up)
 }
 
 #[cfg(test)]
@@ -167,5 +202,55 @@ mod tests {
                 .unwrap();
         assert_eq!(s.uploaded_bytes, Some(5));
         assert!(s.fail_reason.is_none());
+        assert!(s.downloaded_bytes.is_none());
+    }
+
+    #[test]
+    fn photos_are_pulled_when_every_byte_arrived_or_the_download_is_over() {
+        let status = |status: &str, downloaded: Option<u64>| PostStatus {
+            status: status.into(),
+            downloaded_bytes: downloaded,
+            ..PostStatus::default()
+        };
+        assert!(!status("PROCESSING_DOWNLOAD", Some(10)).pulled(11));
+        assert!(status("PROCESSING_DOWNLOAD", Some(11)).pulled(11));
+        assert!(!status("PROCESSING_DOWNLOAD", None).pulled(11));
+        assert!(status("PUBLISH_COMPLETE", None).pulled(11));
+    }
+
+    #[test]
+    fn pending_and_unreadable_statuses_answer_processing_with_the_follow_up() {
+        let follow_up = Checkpoint::processing("p1");
+        let receipt = answer(Ok(Polled::Pending(PostStatus::default())), "p1", &follow_up).unwrap();
+        assert_eq!(
+            serde_json::Value::Object(receipt.fields().clone()),
+            json!({"publish_id": "p1", "status": "PROCESSING"})
+        );
+        assert_eq!(
+            receipt.follow_up(),
+            Some(&json!({"stage": "processing", "publish_id": "p1"}))
+        );
+        let receipt = answer(
+            Err(PublishError::transient("TikTok had a temporary problem")),
+            "p1",
+            &follow_up,
+        )
+        .unwrap();
+        assert_eq!(receipt.get("status"), Some(&json!("PROCESSING")));
+        assert!(receipt.follow_up().is_some());
+        let receipt = answer(Err(PublishError::token_expired("TikTok")), "p1", &follow_up).unwrap();
+        assert_eq!(
+            receipt.get("warnings"),
+            Some(&json!([REFUSED_WHILE_CHECKING]))
+        );
+        let err = answer(
+            Ok(Polled::Failed("duration_check_failed".into())),
+            "p1",
+            &follow_up,
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MediaRejected);
+        let err = answer(Err(PublishError::rejected("no")), "p1", &follow_up).unwrap_err();
+        assert_eq!(err.message(), "no");
     }
 }

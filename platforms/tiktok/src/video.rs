@@ -1,17 +1,18 @@
 //! Video from a file: `video/init` with `FILE_UPLOAD`, one streamed `PUT` per chunk,
-//! then the status poll.
+//! then the status poll; and the same upload continued by `resume`.
 
 use std::ops::Range;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fanout_core::http::{transport_error, Idempotence};
-use fanout_core::{MediaFile, Post, PublishError, Receipt};
+use fanout_core::{MediaFile, PublishContext, PublishError, Receipt};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use url::Url;
 
+use crate::checkpoint::{self, Checkpoint};
 use crate::chunks::ChunkPlan;
 use crate::client::Api;
 use crate::creator::{self, CreatorInfo};
@@ -32,11 +33,15 @@ struct VideoInit {
 
 /// Publishes `file` as a Direct Post video, or uploads it to the creator's inbox as a
 /// draft (`options.draft`: `inbox/video/init`, `source_info` only).
+///
+/// Checkpoints: `initializing` before the init, `uploading` once TikTok answered it and
+/// after each chunk but the last, `processing` after the last chunk (the one that lets
+/// TikTok publish).
 pub(crate) async fn publish_video(
     api: &Api<'_>,
     polling: Polling,
     preferred_chunk: u64,
-    post: &Post,
+    ctx: &PublishContext<'_>,
     options: &Options,
     creator: &CreatorInfo,
     file: &Arc<MediaFile>,
@@ -54,7 +59,7 @@ pub(crate) async fn publish_video(
             json!({ "source_info": source_info }),
         )
     } else {
-        let title = post.title.trim();
+        let title = ctx.post.title.trim();
         creator::check_len("video titles are", title, MAX_VIDEO_TITLE_CHARS)?;
         (
             "v2/post/publish/video/init/",
@@ -64,6 +69,7 @@ pub(crate) async fn publish_video(
             }),
         )
     };
+    checkpoint::record(ctx, &Checkpoint::Initializing).await?;
     // Nothing is published before every byte is uploaded, so an init whose answer was
     // lost is safe to repeat: the orphaned upload never completes.
     let init: VideoInit = api
@@ -72,13 +78,49 @@ pub(crate) async fn publish_video(
     let upload_url = init
         .upload_url
         .as_deref()
-        .and_then(|u| Url::parse(u).ok())
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .and_then(parse_upload_url)
         .ok_or_else(|| errors::unreadable("the video upload start"))?;
-    for index in 0..plan.total_chunk_count {
-        send_chunk(api, &upload_url, file, &plan, index, &init.publish_id).await?;
+    let publish_id = init.publish_id.as_str();
+    checkpoint::record(
+        ctx,
+        &Checkpoint::uploading(publish_id, &upload_url, &plan, 0),
+    )
+    .await?;
+    upload_chunks(api, ctx, &upload_url, file, &plan, 0, publish_id).await?;
+    let follow_up = Checkpoint::processing(publish_id);
+    checkpoint::note(ctx, &follow_up).await;
+    let deadline = Instant::now() + polling.budget;
+    status::finish(api, publish_id, polling.interval, deadline, &follow_up).await
+}
+
+/// The upload URL TikTok handed out, when it is an http(s) URL.
+pub(crate) fn parse_upload_url(url: &str) -> Option<Url> {
+    Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// Sends chunks `first..` of `plan` in order. Before every chunk but the first sent
+/// here, records the `uploading` checkpoint with the bytes TikTok confirmed (a failure
+/// to record it stops the upload: the last chunk publishes).
+pub(crate) async fn upload_chunks(
+    api: &Api<'_>,
+    ctx: &PublishContext<'_>,
+    upload_url: &Url,
+    file: &Arc<MediaFile>,
+    plan: &ChunkPlan,
+    first: u64,
+    publish_id: &str,
+) -> Result<(), PublishError> {
+    for index in first..plan.total_chunk_count {
+        if index > first {
+            let sent = plan.range(index).start;
+            let progress = Checkpoint::uploading(publish_id, upload_url, plan, sent);
+            checkpoint::record(ctx, &progress).await?;
+        }
+        send_chunk(api, upload_url, file, plan, index, publish_id).await?;
     }
-    status::finish(api, &init.publish_id, polling, ()).await
+    Ok(())
 }
 
 /// `post_info` of a Direct Post video from the title, the options and the creator's

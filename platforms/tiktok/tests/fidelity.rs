@@ -1,6 +1,7 @@
 //! Issue 3, TikTok: every form option reaches the right place of the API call, drafts
 //! go to the inbox, a first comment becomes a warning, and a post still processing past
-//! the budget answers `PROCESSING` while the photos stay pullable.
+//! the budget answers `PROCESSING` with a follow-up that `resume` finishes (photos
+//! stay pullable until TikTok has them).
 
 mod common;
 
@@ -415,56 +416,110 @@ async fn a_first_comment_is_a_warning_on_a_successful_post() {
     assert_eq!(s.fake.published().len(), 4);
 }
 
+/// Resumes `post` from `checkpoint` for `connection`.
+async fn resume(
+    s: &Setup,
+    publisher: &TikTokPublisher,
+    post: &Post,
+    connection: &Connection,
+    checkpoint: &Value,
+) -> Result<Receipt, PublishError> {
+    let host = s.media.host();
+    publisher
+        .resume(
+            PublishContext::new(post, connection, host.as_ref()),
+            checkpoint,
+        )
+        .await
+}
+
+/// Follows `receipt`'s follow-ups (as the engine does, a little later each time) until
+/// one answers without; at most five seconds.
+async fn follow_up(
+    s: &Setup,
+    publisher: &TikTokPublisher,
+    post: &Post,
+    connection: &Connection,
+    mut receipt: Receipt,
+) -> Result<Receipt, PublishError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while let Some(checkpoint) = receipt.take_follow_up() {
+        assert!(tokio::time::Instant::now() < deadline, "still following up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        receipt = resume(s, publisher, post, connection, &checkpoint).await?;
+    }
+    Ok(receipt)
+}
+
 #[tokio::test]
-async fn a_video_still_processing_past_the_budget_answers_processing() {
+async fn a_video_still_processing_past_the_budget_answers_processing_then_resume_finishes_it() {
     let s = setup().await;
     s.fake.set_processing_delay(Duration::from_millis(400));
     let publisher = publisher_with(&s.fake, |c| c.poll_budget_secs = 0);
     let file = spooled_mp4(s.dir.path(), 30_000).await;
     let post = post(PostMedia::Video(Arc::clone(&file)), &[]);
-    let receipt = publish(&s, &publisher, &post, &s.fake.connection("pat"))
-        .await
-        .unwrap();
+    let connection = s.fake.connection("pat");
+    let receipt = publish(&s, &publisher, &post, &connection).await.unwrap();
     let posts = s.fake.published();
     assert_eq!(
         posts.len(),
         1,
         "the upload is complete; TikTok publishes it"
     );
+    let id = posts[0].id.clone();
     assert_eq!(
-        receipt_json(receipt),
-        json!({"publish_id": posts[0].id, "status": "PROCESSING"})
+        receipt.follow_up(),
+        Some(&json!({"stage": "processing", "publish_id": id}))
+    );
+    assert_eq!(
+        receipt_json(receipt.clone()),
+        json!({"publish_id": id, "status": "PROCESSING"})
     );
     assert_eq!(received(&posts[0]), hashes(&[file]));
+    let done = follow_up(&s, &publisher, &post, &connection, receipt)
+        .await
+        .unwrap();
+    assert_eq!(
+        receipt_json(done),
+        json!({"publish_id": id, "status": "PUBLISH_SUCCESS"})
+    );
+    assert_eq!(s.fake.published().len(), 1);
     assert_eq!(s.fake.init_calls(), 1);
 }
 
 #[tokio::test]
-async fn photos_still_processing_past_the_budget_stay_pullable_in_the_background() {
+async fn photos_pulled_late_keep_their_links_then_answer_processing_with_a_follow_up() {
     let s = setup().await;
-    // TikTok pulls only after the publisher has answered.
+    // TikTok pulls only after the poll budget (0 s) has ended: the links must live on.
     s.fake.set_pull_delay(Duration::from_millis(300));
+    s.fake.set_processing_delay(Duration::from_millis(300));
     let publisher = publisher_with(&s.fake, |c| c.poll_budget_secs = 0);
     let files = photos(&s, 2).await;
     let post = post(PostMedia::Photos(files.clone()), &[("first_comment", "hi")]);
-    let receipt = publish(&s, &publisher, &post, &s.fake.connection("quin"))
-        .await
-        .unwrap();
-    assert!(s.fake.published().is_empty(), "nothing pulled yet");
+    let connection = s.fake.connection("quin");
+    let receipt = publish(&s, &publisher, &post, &connection).await.unwrap();
     let id = receipt
         .get("publish_id")
         .and_then(Value::as_str)
         .unwrap()
         .to_string();
     assert_eq!(
-        receipt_json(receipt),
+        receipt.follow_up(),
+        Some(&json!({"stage": "processing", "publish_id": id}))
+    );
+    assert_eq!(
+        receipt_json(receipt.clone()),
         json!({"publish_id": id, "status": "PROCESSING", "warnings": [COMMENT_WARNING]})
     );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while s.fake.published().is_empty() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The follow-up needs no links: TikTok has every photo.
+    let done = follow_up(&s, &publisher, &post, &connection, receipt)
+        .await
+        .unwrap();
+    assert_eq!(
+        receipt_json(done),
+        json!({"publish_id": id, "status": "PUBLISH_SUCCESS", "warnings": [COMMENT_WARNING]})
+    );
+    // TikTok pulled both photos through the links fanout kept alive past the budget.
     let posts = s.fake.published();
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0].id, id);
@@ -473,9 +528,10 @@ async fn photos_still_processing_past_the_budget_stay_pullable_in_the_background
 }
 
 #[tokio::test]
-async fn without_a_background_budget_the_late_pull_fails() {
-    // The control for the test above: the links live only as long as the background
-    // task, so a pull after it ended finds nothing and TikTok publishes nothing.
+async fn without_a_background_budget_a_late_pull_fails_and_the_follow_up_says_so() {
+    // The control for the test above: the links live at most the poll budget plus the
+    // background budget, so a pull after both ended finds nothing; the follow-up reads
+    // TikTok's failure, and nothing is hosted or posted again.
     let s = setup().await;
     s.fake.set_pull_delay(Duration::from_millis(200));
     let publisher = publisher_with(&s.fake, |c| {
@@ -483,10 +539,32 @@ async fn without_a_background_budget_the_late_pull_fails() {
         c.background_budget_secs = 0;
     });
     let post = post(PostMedia::Photos(photos(&s, 1).await), &[]);
-    let receipt = publish(&s, &publisher, &post, &s.fake.connection("rex"))
+    let connection = s.fake.connection("rex");
+    let receipt = publish(&s, &publisher, &post, &connection).await.unwrap();
+    let id = receipt
+        .get("publish_id")
+        .and_then(Value::as_str)
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        receipt_json(receipt.clone()),
+        json!({"publish_id": id, "status": "PROCESSING"})
+    );
+    assert_eq!(
+        receipt.follow_up(),
+        Some(&json!({"stage": "pulling", "publish_id": id}))
+    );
+    let err = follow_up(&s, &publisher, &post, &connection, receipt)
         .await
-        .unwrap();
-    assert_eq!(receipt.get("status"), Some(&json!("PROCESSING")));
-    tokio::time::sleep(Duration::from_millis(600)).await;
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    assert_eq!(
+        err.message(),
+        "TikTok could not download the photos: the links fanout hosted for them ended \
+         before TikTok pulled them (fanout stopped, or background_budget_secs passed), or \
+         the media host is not reachable from the internet. Nothing was published; upload \
+         again."
+    );
     assert!(s.fake.published().is_empty());
+    assert_eq!(s.fake.init_calls(), 1);
 }

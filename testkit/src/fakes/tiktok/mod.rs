@@ -68,7 +68,7 @@ use crate::faults::{apply_faults, Fault, Faults};
 use crate::record::PublishedPost;
 use crate::server::FakeServer;
 pub use state::ALL_PRIVACY_LEVELS;
-use state::{random_hex, Account, Grant, Shared};
+use state::{random_hex, Grant, Shared};
 
 /// The client key the fake's OAuth endpoints accept until [`FakeTikTok::set_client`].
 pub const FAKE_CLIENT_KEY: &str = "fake-tiktok-client-key";
@@ -124,16 +124,13 @@ impl FakeTikTok {
         self.shared.root.clone()
     }
 
-    /// Accepts `token` for the account `account_name`.
+    /// Accepts `token` for the account `account_name` (the same account, with the same
+    /// `open_id`, as earlier tokens for that name: a post one token created is the
+    /// post another token of that account checks on).
     pub fn accept_token(&self, token: &str, account_name: &str) {
-        let open_id = format!("-000{}", random_hex(12));
-        self.shared.lock().tokens.insert(
-            token.to_string(),
-            Account {
-                name: account_name.to_string(),
-                open_id,
-            },
-        );
+        let mut inner = self.shared.lock();
+        let account = inner.account_named(account_name);
+        inner.tokens.insert(token.to_string(), account);
     }
 
     /// Sets the client key and secret the OAuth endpoints accept (default
@@ -142,7 +139,7 @@ impl FakeTikTok {
         self.shared.lock().client = (client_id.to_string(), client_secret.to_string());
     }
 
-    /// A connection for a new account `account_name` with an access token, a refresh
+    /// A connection for the account `account_name` with a new access token, a refresh
     /// token the token endpoint accepts (once), `expires_at` and the `open_id`
     /// attribute.
     pub fn refreshable_connection(
@@ -150,13 +147,10 @@ impl FakeTikTok {
         account_name: &str,
         expires_at: chrono::DateTime<chrono::Utc>,
     ) -> Connection {
-        let account = Account {
-            name: account_name.to_string(),
-            open_id: format!("-000{}", random_hex(12)),
-        };
         let access = format!("act.{}", random_hex(24));
         let refresh = format!("rft.{}", random_hex(24));
         let mut inner = self.shared.lock();
+        let account = inner.account_named(account_name);
         inner.tokens.insert(access.clone(), account.clone());
         inner.refresh_tokens.insert(
             refresh.clone(),

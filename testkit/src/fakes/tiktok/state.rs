@@ -138,6 +138,22 @@ pub(crate) struct Inner {
     pub(crate) pull_delay: std::time::Duration,
 }
 
+impl Inner {
+    /// The account named `name`: the one earlier tokens of that name belong to, else a
+    /// new one with a fresh `open_id`.
+    pub(crate) fn account_named(&self, name: &str) -> Account {
+        self.tokens
+            .values()
+            .chain(self.refresh_tokens.values().map(|grant| &grant.account))
+            .find(|account| account.name == name)
+            .cloned()
+            .unwrap_or_else(|| Account {
+                name: name.to_string(),
+                open_id: format!("-000{}", random_hex(12)),
+            })
+    }
+}
+
 /// Shared by every handler.
 #[derive(Debug)]
 pub(crate) struct Shared {
