@@ -57,3 +57,21 @@ pub(crate) fn warning(error: &PublishError) -> String {
         error.message()
     )
 }
+
+/// The warning a person reads when the first comment was not sent because fanout
+/// could not record its progress.
+pub(crate) fn not_sent_warning() -> String {
+    format!(
+        "The post was published, but the first comment was not sent because fanout could \
+         not record its progress. Add the comment on {PLATFORM} by hand if it matters."
+    )
+}
+
+/// The warning a person reads when fanout stopped while the first comment was sent.
+pub(crate) fn unknown_warning() -> String {
+    format!(
+        "The post was published, but fanout stopped while sending the first comment, so \
+         {PLATFORM} may or may not have it. Check the post and add the comment by hand if \
+         it is missing."
+    )
+}

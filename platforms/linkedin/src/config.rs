@@ -26,8 +26,8 @@ pub const DEFAULT_DAILY_POST_LIMIT: u32 = 150;
 /// the member (`w_member_social`).
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "w_member_social"];
 
-/// How long a detached task keeps waiting for a still-processing video, unless
-/// configured otherwise (an hour).
+/// How long after its upload a still-processing video is waited for through follow-ups,
+/// unless configured otherwise (an hour).
 pub const DEFAULT_BACKGROUND_BUDGET_SECS: u64 = 3600;
 
 /// Settings of the LinkedIn publisher, filled by figment from `[platforms.linkedin]`.
@@ -67,8 +67,9 @@ pub struct LinkedInConfig {
     pub poll_interval_ms: u64,
     /// Longest time to wait for a video to be `AVAILABLE`, in seconds.
     pub poll_budget_secs: u64,
-    /// When a video is still processing after `poll_budget_secs`, how long a detached
-    /// task keeps polling before it gives up creating the post, in seconds.
+    /// How long after its upload a video still processing is waited for, in seconds:
+    /// follow-ups (`resume`, each polling up to `poll_budget_secs`) answer
+    /// `PROCESSING` until then, and fail with nothing posted afterwards.
     pub background_budget_secs: u64,
     /// Attempts in total for a step that is safe to repeat.
     pub max_attempts: u32,

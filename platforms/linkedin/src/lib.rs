@@ -29,9 +29,33 @@
 //! `{"post_id": <post urn>}`, plus `"warnings": ["…"]` when the first comment failed
 //! (it never fails the post). When the video is still `PROCESSING` after
 //! `poll_budget_secs`, the answer is `{"status": "PROCESSING", "video_id": <video
-//! urn>}` and a detached task keeps polling (up to `background_budget_secs`), then
-//! creates the post and its first comment, logging the outcome (never a token or a
-//! URL). See [`LinkedInPublisher`].
+//! urn>}` with a follow-up ([`fanout_core::Receipt::with_follow_up`]): nothing runs in
+//! the background; the engine calls `resume` later, which waits up to
+//! `poll_budget_secs` again and either creates the post or answers `PROCESSING` with
+//! the same follow-up. Once `background_budget_secs` have passed since the upload, the
+//! publish fails ([`fanout_core::ErrorKind::TimedOut`], nothing posted).
+//!
+//! # Checkpoints and resume
+//!
+//! Before each call that creates something on LinkedIn and right after each answered
+//! id, the publish records a checkpoint ([`fanout_core::PublishContext::checkpoint`];
+//! when that fails, it stops before the next such call). A checkpoint is JSON tagged by
+//! `"stage"`; `resume` first finds out what LinkedIn did, then finishes what is safe:
+//!
+//! | `stage` | Recorded | `resume` |
+//! |---|---|---|
+//! | `registering_video` | before the video's `initializeUpload` | starts over (a registered video is not a post) |
+//! | `video_registered` (`video`, `author`) | after `initializeUpload` answered the urn | reads the video's status: `PROCESSING`/`AVAILABLE` (finalized) → continues as `video_uploaded`; `PROCESSING_FAILED` → fails; otherwise starts over |
+//! | `uploading_images` (`images`) | before the first image's `initializeUpload`, then after each (the urns so far) | starts over |
+//! | `video_uploaded` (`video`, `post`, `uploaded_at`) | after `finalizeUpload`; also the `PROCESSING` follow-up | polls the video, then creates the post, or answers `PROCESSING` again |
+//! | `posting` (`post`: body, author, first comment) | before `POST /rest/posts` | LinkedIn has no idempotency key for posts: looks for the post among the author's 20 newest (the Posts API finder, `GET /rest/posts?q=author`) by its media urns; found → continues as `posted`; not found, or the finder refused (member posts need the partner scope `r_member_social`) → [`fanout_core::unknown_outcome`], never a second post |
+//! | `posted` (`post_id`, `author`, `first_comment`) | after the post answered its urn | posts the first comment, if any |
+//! | `commenting` (`post_id`) | before the first comment | the post succeeded; a warning says the comment may or may not be there (never a second comment) |
+//! | `done` (`post_id`, `warnings`) | after the first comment | answers the receipt |
+//!
+//! Once the post exists, a checkpoint that cannot be recorded never fails the publish:
+//! the first comment is then not sent and a warning says so. `resume` passes no daily
+//! quota (the publish it continues did).
 //!
 //! # Connecting accounts and keeping tokens working
 //!
@@ -65,7 +89,7 @@
 #![forbid(unsafe_code)]
 
 mod author;
-mod background;
+mod checkpoint;
 mod client;
 mod commentary;
 mod comments;
@@ -76,6 +100,8 @@ mod options;
 mod photos;
 mod posts;
 mod publisher;
+mod resume;
+mod stages;
 mod video;
 
 pub use commentary::{escape_little_text, RESERVED};

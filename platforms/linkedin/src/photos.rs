@@ -1,4 +1,5 @@
-//! Images: `initializeUpload` per image, then a `PUT` of its bytes streamed from disk.
+//! Images: `initializeUpload` per image ([`register`]), then a `PUT` of its bytes
+//! streamed from disk ([`send`]).
 
 use std::sync::Arc;
 
@@ -23,24 +24,17 @@ struct InitValue {
     image: String,
 }
 
-/// Uploads every image, in order, owned by `owner`; answers their urns.
-pub(crate) async fn upload(
-    api: &Api<'_>,
-    files: &[Arc<MediaFile>],
-    owner: &str,
-) -> Result<Vec<String>, PublishError> {
-    let mut urns = Vec::with_capacity(files.len());
-    for file in files {
-        urns.push(upload_one(api, file, owner).await?);
-    }
-    Ok(urns)
+/// An image LinkedIn registered (`initializeUpload`): its urn and where its bytes go.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    /// The image urn (`urn:li:image:…`).
+    pub(crate) image: String,
+    upload_url: String,
 }
 
-async fn upload_one(
-    api: &Api<'_>,
-    file: &Arc<MediaFile>,
-    owner: &str,
-) -> Result<String, PublishError> {
+/// Registers one image owned by `owner` (`initializeUpload`); its bytes are sent by
+/// [`send`].
+pub(crate) async fn register(api: &Api<'_>, owner: &str) -> Result<Registration, PublishError> {
     let init = json!({ "initializeUploadRequest": { "owner": owner } });
     let init: InitAnswer = api
         .safe(
@@ -51,7 +45,20 @@ async fn upload_one(
         )
         .await?
         .json("the image registration")?;
-    let url = api.upload_url(&init.value.upload_url)?;
+    Ok(Registration {
+        image: init.value.image,
+        upload_url: init.value.upload_url,
+    })
+}
+
+/// `PUT`s the bytes of a registered image, streamed from disk (idempotent, so
+/// transient failures are retried).
+pub(crate) async fn send(
+    api: &Api<'_>,
+    file: &Arc<MediaFile>,
+    registration: &Registration,
+) -> Result<(), PublishError> {
+    let url = api.upload_url(&registration.upload_url)?;
     let len = file.len();
     api.retry
         .run(|| async {
@@ -66,8 +73,7 @@ async fn upload_one(
                 .map(|_| ())
                 .map_err(|e| e.into_error(Idempotence::Safe))
         })
-        .await?;
-    Ok(init.value.image)
+        .await
 }
 
 /// The alternative texts from the form: the i-th value goes to the i-th image; a

@@ -2,25 +2,19 @@
 
 use std::time::Duration;
 
-use fanout_core::secrecy::SecretString;
 use fanout_core::{
-    async_trait, Capabilities, Connection, PhotoLimits, PostMedia, PublishContext, PublishError,
-    Publisher, Receipt, Throttle, TokenProvider, VideoLimits,
+    async_trait, Capabilities, Connection, PhotoLimits, PublishContext, PublishError, Publisher,
+    Receipt, Throttle, TokenProvider, VideoLimits,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::author;
-use crate::background::Finish;
+use crate::checkpoint::Checkpoint;
 use crate::client::Api;
-use crate::commentary::commentary;
-use crate::comments;
 use crate::config::LinkedInConfig;
 use crate::errors::PLATFORM;
 use crate::oauth::LinkedInTokens;
-use crate::options::Options;
-use crate::photos;
-use crate::posts;
-use crate::video::{self, Polling, Readiness};
+use crate::stages::{prepare, Run};
+use crate::video::Polling;
 
 /// Longest commentary LinkedIn accepts, in characters.
 pub const MAX_COMMENTARY_CHARS: usize = 3000;
@@ -45,11 +39,14 @@ const THROTTLE_MAX_WAIT: Duration = Duration::from_secs(2);
 ///   are described in the [crate docs](crate); all are checked before anything is sent,
 ///   as is the daily post quota (`daily_post_limit` per token).
 /// - A failed first comment is a warning on the receipt, never a failure.
+/// - Every stage is checkpointed, and [`Publisher::resume`] finishes a publish from its
+///   last checkpoint without ever sending a post twice (see the [crate docs](crate)).
 ///
 /// Receipt: `{"post_id": "urn:li:share:…"}` (or `urn:li:ugcPost:…`), with
 /// `"warnings"` when the first comment failed; `{"status": "PROCESSING", "video_id"}`
-/// when the video was still processing at the end of `poll_budget_secs` (the post is
-/// then created by a detached task).
+/// with a follow-up when the video was still processing at the end of
+/// `poll_budget_secs` (the engine then calls [`Publisher::resume`], which creates the
+/// post once the video is available).
 ///
 /// ```
 /// use fanout_core::Publisher;
@@ -111,38 +108,14 @@ impl LinkedInPublisher {
         }
     }
 
-    /// Hands a video that is still processing to a detached task that posts it once
-    /// `AVAILABLE` (within `background_budget_secs`).
-    fn finish_later(
-        &self,
-        connection: &Connection,
-        video: String,
-        body: Value,
-        author: String,
-        first_comment: Option<&str>,
-    ) {
-        tracing::info!(
-            platform = "linkedin",
-            %video,
-            "video still processing; the post will be created when it is available"
-        );
-        Finish {
-            http: self.http.clone(),
-            base: self.config.api_base(),
-            token: SecretString::from(connection.access_token().to_string()),
-            version: self.config.api_version.clone(),
-            timeout: Duration::from_secs(self.config.request_timeout_secs.max(1)),
-            retry: self.config.retry_policy(),
-            polling: Polling {
-                budget: Duration::from_secs(self.config.background_budget_secs),
-                ..self.polling()
-            },
-            video,
-            body,
-            author,
-            first_comment: first_comment.map(str::to_string),
+    /// One publish (or resume) with `ctx`.
+    fn run<'r>(&'r self, ctx: &'r PublishContext<'r>) -> Run<'r> {
+        Run {
+            api: self.api(ctx.connection),
+            ctx,
+            polling: self.polling(),
+            follow_up_budget: Duration::from_secs(self.config.background_budget_secs),
         }
-        .spawn();
     }
 }
 
@@ -180,80 +153,23 @@ impl Publisher for LinkedInPublisher {
     }
 
     async fn publish(&self, ctx: PublishContext<'_>) -> Result<Receipt, PublishError> {
-        let post = ctx.post;
         // Everything the form decides is checked before any network call.
-        let options = Options::parse(&post.fields)?;
-        if let PostMedia::Photos(files) = &post.media {
-            options.check_alt_text_count(files.len())?;
-        }
-        let commentary = commentary(post);
+        let (options, commentary) = prepare(ctx.post)?;
         self.throttle
             .acquire(ctx.connection.access_token(), THROTTLE_MAX_WAIT)
             .await?;
-
-        let api = self.api(ctx.connection);
-        let author = author::resolve(&api, ctx.connection, options.page.clone()).await?;
-        let comment = options.first_comment.as_deref();
-        match &post.media {
-            PostMedia::Video(file) => {
-                let urn = video::upload(&api, file, &author).await?;
-                let content = json!({ "media": { "title": post.title, "id": urn } });
-                let body = posts::body(&author, &commentary, &options, content);
-                match video::wait_until_available(&api, &urn, self.polling()).await? {
-                    Readiness::Available => {}
-                    Readiness::StillProcessing => {
-                        self.finish_later(ctx.connection, urn.clone(), body, author, comment);
-                        return Ok(Receipt::new()
-                            .with("status", "PROCESSING")
-                            .with("video_id", urn));
-                    }
-                }
-                let (post_id, warnings) = create_and_comment(&api, &body, &author, comment).await?;
-                Ok(receipt(post_id, warnings))
-            }
-            PostMedia::Photos(files) => {
-                let urns = photos::upload(&api, files, &author).await?;
-                let given: Vec<&str> = options.alt_texts.iter().map(String::as_str).collect();
-                let content = photos::content(&urns, &photos::alt_texts(&given, urns.len()));
-                let body = posts::body(&author, &commentary, &options, content);
-                let (post_id, warnings) = create_and_comment(&api, &body, &author, comment).await?;
-                Ok(receipt(post_id, warnings))
-            }
-        }
+        self.run(&ctx).start(&options, &commentary).await
     }
-}
 
-/// Creates the post, then its first comment; answers the post urn and the warnings
-/// (a failed comment never fails the post).
-pub(crate) async fn create_and_comment(
-    api: &Api<'_>,
-    body: &Value,
-    author: &str,
-    first_comment: Option<&str>,
-) -> Result<(String, Vec<String>), PublishError> {
-    let post_id = posts::create(api, body).await?;
-    tracing::info!(platform = "linkedin", %post_id, "published");
-    let mut warnings = Vec::new();
-    if let Some(text) = first_comment {
-        match comments::post_first_comment(api, &post_id, author, text).await {
-            Ok(comment_id) => {
-                tracing::info!(platform = "linkedin", %post_id, ?comment_id, "first comment posted")
-            }
-            Err(err) => {
-                tracing::warn!(platform = "linkedin", %post_id, error = %err, "first comment failed");
-                warnings.push(comments::warning(&err));
-            }
-        }
-    }
-    Ok((post_id, warnings))
-}
-
-/// `{"post_id"}`, plus `"warnings"` when there are any.
-fn receipt(post_id: String, warnings: Vec<String>) -> Receipt {
-    let receipt = Receipt::new().with("post_id", post_id);
-    if warnings.is_empty() {
-        receipt
-    } else {
-        receipt.with("warnings", warnings)
+    /// Continues from a checkpoint this publisher recorded (see the [crate
+    /// docs](crate) for what each stage does); one it did not record answers
+    /// [`fanout_core::unknown_outcome`].
+    async fn resume(
+        &self,
+        ctx: PublishContext<'_>,
+        checkpoint: &Value,
+    ) -> Result<Receipt, PublishError> {
+        let checkpoint = Checkpoint::from_value(checkpoint)?;
+        self.run(&ctx).resume(checkpoint).await
     }
 }

@@ -61,13 +61,22 @@ pub(crate) enum Readiness {
     StillProcessing,
 }
 
-/// Uploads `file` as a video owned by `owner` and finalizes it; answers its urn (the
-/// video may still be processing: see [`wait_until_available`]).
-pub(crate) async fn upload(
+/// A video LinkedIn registered (`initializeUpload`): its urn and where its parts go.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    /// The video urn (`urn:li:video:…`).
+    pub(crate) video: String,
+    upload_token: String,
+    upload_instructions: Vec<Instruction>,
+}
+
+/// Registers `file` as a video owned by `owner` (`initializeUpload`); the parts are
+/// sent by [`send`].
+pub(crate) async fn register(
     api: &Api<'_>,
     file: &Arc<MediaFile>,
     owner: &str,
-) -> Result<String, PublishError> {
+) -> Result<Registration, PublishError> {
     let init = json!({
         "initializeUploadRequest": {
             "owner": owner,
@@ -87,15 +96,30 @@ pub(crate) async fn upload(
         .json("the video registration")?;
     let value = init.value;
     check_instructions(&value.upload_instructions, file.len())?;
-    let mut etags = Vec::with_capacity(value.upload_instructions.len());
-    for (index, part) in value.upload_instructions.iter().enumerate() {
+    Ok(Registration {
+        video: value.video,
+        upload_token: value.upload_token,
+        upload_instructions: value.upload_instructions,
+    })
+}
+
+/// Sends every part of a registered video and finalizes it (the video may still be
+/// processing afterwards: see [`wait_until_available`]).
+pub(crate) async fn send(
+    api: &Api<'_>,
+    file: &Arc<MediaFile>,
+    registration: &Registration,
+) -> Result<(), PublishError> {
+    let parts = &registration.upload_instructions;
+    let mut etags = Vec::with_capacity(parts.len());
+    for (index, part) in parts.iter().enumerate() {
         let url = api.upload_url(&part.upload_url)?;
         etags.push(put_part(api, file, &url, part, index).await?);
     }
     let finalize = json!({
         "finalizeUploadRequest": {
-            "video": value.video,
-            "uploadToken": value.upload_token,
+            "video": registration.video,
+            "uploadToken": registration.upload_token,
             "uploadedPartIds": etags,
         }
     });
@@ -106,7 +130,7 @@ pub(crate) async fn upload(
         "the video finalization",
     )
     .await?;
-    Ok(value.video)
+    Ok(())
 }
 
 /// The parts must cover the file exactly, in order.
@@ -166,20 +190,38 @@ async fn put_part(
         .await
 }
 
-/// Polls `GET /rest/videos/<urn>` until `AVAILABLE` or the budget ends; a failed
-/// processing is an error.
+/// LinkedIn's status of a video (`GET /rest/videos/<urn>`): `WAITING_UPLOAD`,
+/// `PROCESSING`, `AVAILABLE` or `PROCESSING_FAILED`.
+pub(crate) async fn status(api: &Api<'_>, urn: &str) -> Result<String, PublishError> {
+    let path = format!("rest/videos/{}", encode_urn(urn));
+    Ok(api
+        .safe(Method::GET, &path, None, "the video status")
+        .await?
+        .json::<VideoStatus>("the video status")?
+        .status)
+}
+
+/// The error of a video LinkedIn could not process.
+pub(crate) fn processing_failed() -> PublishError {
+    PublishError::media_rejected(format!(
+        "{PLATFORM} could not process the video (PROCESSING_FAILED); nothing was posted. \
+         Check that it is an MP4 of 3 seconds to 30 minutes and upload it again."
+    ))
+}
+
+/// Polls `GET /rest/videos/<urn>` until `AVAILABLE` or the budget ends (at least one
+/// read); a failed processing is an error.
 pub(crate) async fn wait_until_available(
     api: &Api<'_>,
     urn: &str,
     polling: Polling,
 ) -> Result<Readiness, PublishError> {
-    let path = format!("rest/videos/{}", encode_urn(urn));
     let started = Instant::now();
     loop {
         // A poll that keeps failing transiently says nothing about the video: keep
         // asking until the budget ends.
-        let status = match api.safe(Method::GET, &path, None, "the video status").await {
-            Ok(answer) => answer.json::<VideoStatus>("the video status")?.status,
+        let status = match status(api, urn).await {
+            Ok(status) => status,
             Err(err) if err.is_retryable() => {
                 tracing::debug!(platform = "linkedin", kind = ?err.kind(), "status poll failed");
                 String::new()
@@ -188,13 +230,7 @@ pub(crate) async fn wait_until_available(
         };
         match status.as_str() {
             "AVAILABLE" => return Ok(Readiness::Available),
-            "PROCESSING_FAILED" => {
-                return Err(PublishError::media_rejected(format!(
-                    "{PLATFORM} could not process the video (PROCESSING_FAILED); nothing was \
-                     posted. Check that it is an MP4 of 3 seconds to 30 minutes and upload it \
-                     again."
-                )))
-            }
+            "PROCESSING_FAILED" => return Err(processing_failed()),
             _ => {}
         }
         if started.elapsed() + polling.interval > polling.budget {

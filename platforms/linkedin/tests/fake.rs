@@ -761,3 +761,84 @@ async fn a_processing_time_holds_the_video_in_processing() {
     tokio::time::sleep(std::time::Duration::from_millis(350)).await;
     assert_eq!(r.status(urn).await["status"], "AVAILABLE");
 }
+
+#[tokio::test]
+async fn the_author_finder_lists_posts_newest_first_to_those_who_may_read_them() {
+    let r = raw().await;
+    let (first, _) = r.image(jpeg_bytes(1000, 1)).await;
+    let (second, _) = r.image(jpeg_bytes(1000, 2)).await;
+    let mut ids = Vec::new();
+    for image in [&first, &second] {
+        let created = r.post(&r.post_body(json!({"media": {"id": image}}))).await;
+        assert_eq!(created.status(), 201);
+        ids.push(
+            created.headers()["x-restli-id"]
+                .to_str()
+                .expect("the fake answers as documented")
+                .to_string(),
+        );
+    }
+    let find = |query: String| {
+        r.api(Method::GET, &format!("rest/posts?{query}"))
+            .header("X-RestLi-Method", "FINDER")
+            .send()
+    };
+    let me = encoded(&r.author);
+
+    // Reading a member's posts needs r_member_social, which apps lack by default.
+    let (status, body) = json_of(find(format!("q=author&author={me}")).await.unwrap()).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["code"], "ACCESS_DENIED");
+
+    r.fake.set_member_post_reads(true);
+    let (status, body) = json_of(
+        find(format!("q=author&author={me}&count=10&sortBy=CREATED"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["paging"],
+        json!({"start": 0, "count": 10, "links": [], "total": 2})
+    );
+    let elements = body["elements"].as_array().expect("a list");
+    assert_eq!(elements.len(), 2);
+    assert_eq!(elements[0]["id"], json!(ids[1]));
+    assert_eq!(elements[0]["content"]["media"]["id"], json!(second));
+    assert_eq!(elements[0]["author"], json!(r.author));
+    assert_eq!(elements[1]["id"], json!(ids[0]));
+    let (_, body) = json_of(
+        find(format!("q=author&author={me}&count=1&start=1"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(body["elements"][0]["id"], json!(ids[0]));
+    assert_eq!(body["elements"].as_array().map(Vec::len), Some(1));
+
+    // Someone else's posts, a raw urn, a missing finder, a bad count.
+    let other = encoded(&r.fake.person_urn("someone else"));
+    let cases = [
+        (format!("q=author&author={other}"), 403),
+        (format!("q=author&author={}", r.author), 400),
+        (format!("author={me}"), 400),
+        (format!("q=author&author={me}&count=101"), 400),
+        (format!("q=author&author={me}&sortBy=NEWEST"), 400),
+        ("q=author".to_string(), 400),
+    ];
+    for (query, want) in cases {
+        let (status, _) = json_of(find(query.clone()).await.unwrap()).await;
+        assert_eq!(status, want, "{query}");
+    }
+
+    // A page the member administers is listed (r_organization_social).
+    r.fake.set_member_post_reads(false);
+    let org = encoded(&format!(
+        "urn:li:organization:{}",
+        r.fake.organization_id("acme")
+    ));
+    let (status, body) = json_of(find(format!("q=author&author={org}")).await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["elements"], json!([]));
+}

@@ -33,6 +33,12 @@
 //!
 //! A post answers 201 with an empty body and `x-restli-id: urn:li:share:<n>`.
 //!
+//! `GET /rest/posts?q=author&author=<encoded urn>` (the Posts API's author finder)
+//! lists an author's posts newest first. As on LinkedIn, reading a member's own posts
+//! needs the partner-only `r_member_social` scope, so person authors answer 403
+//! `ACCESS_DENIED` unless [`FakeLinkedIn::set_member_post_reads`] says the app has it;
+//! pages the member administers are listed.
+//!
 //! The OAuth endpoints (`GET /oauth/v2/authorization`, `POST /oauth/v2/accessToken`)
 //! are served on the same host (point `oauth_base_url` at [`FakeLinkedIn::base_url`]);
 //! they accept the app [`DEFAULT_CLIENT_ID`] / [`DEFAULT_CLIENT_SECRET`] unless
@@ -92,7 +98,10 @@ impl FakeLinkedIn {
             .route("/rest/videos", post(videos::action_call))
             .route("/rest/videos/{urn}", get(videos::status))
             .route("/rest/images", post(images::action_call))
-            .route("/rest/posts", post(posts::create))
+            .route(
+                "/rest/posts",
+                post(posts::create).get(posts::find_by_author),
+            )
             .route("/rest/socialActions/{urn}/comments", post(comments::create))
             .route(
                 "/dms-uploads/video/{id}/part/{index}",
@@ -168,6 +177,13 @@ impl FakeLinkedIn {
     /// (on top of [`FakeLinkedIn::set_processing_reads`]); `None` turns it off.
     pub fn set_processing_time(&self, wait: Option<std::time::Duration>) {
         self.shared.lock().processing_time = wait;
+    }
+
+    /// Whether the author finder (`GET /rest/posts?q=author`) lists a member's own
+    /// posts, as for an app LinkedIn granted `r_member_social` (by default it answers
+    /// 403 `ACCESS_DENIED`; pages are always listed to their admins).
+    pub fn set_member_post_reads(&self, allowed: bool) {
+        self.shared.lock().member_post_reads = allowed;
     }
 
     /// Every comment taken so far, in order.

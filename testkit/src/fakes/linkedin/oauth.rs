@@ -186,7 +186,7 @@ pub(crate) async fn access_token(
         shared.lock().refresh_calls += 1;
     }
     for key in ["grant_type", "client_id", "client_secret"] {
-        if form.get(key).map_or(true, |v| v.is_empty()) {
+        if form.get(key).is_none_or(|v| v.is_empty()) {
             return missing(key);
         }
     }
@@ -223,7 +223,7 @@ fn missing(key: &str) -> Response {
 
 fn exchange_code(shared: &Shared, form: &HashMap<String, String>) -> Response {
     for key in ["code", "redirect_uri"] {
-        if form.get(key).map_or(true, |v| v.is_empty()) {
+        if form.get(key).is_none_or(|v| v.is_empty()) {
             return missing(key);
         }
     }

@@ -1,12 +1,14 @@
-//! The Posts API: `POST /rest/posts`, validated as LinkedIn does, recorded on success.
+//! The Posts API: `POST /rest/posts`, validated as LinkedIn does, recorded on success;
+//! and the finder of an author's posts, `GET /rest/posts?q=author&author=<urn>`.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use axum::Json;
+use serde_json::{json, Value};
 
 use super::auth;
 use super::errors;
@@ -24,6 +26,10 @@ pub(crate) const RESERVED: &[char] = &[
 pub const MAX_ALT_TEXT_CHARS: usize = 4086;
 /// Most images in a multi-image post.
 const MAX_IMAGES: usize = 20;
+/// Posts per page of the author finder unless `count` says otherwise.
+const DEFAULT_FIND_COUNT: usize = 10;
+/// Most posts per page of the author finder.
+const MAX_FIND_COUNT: usize = 100;
 
 /// Unescapes little text; `Err(position)` at the first reserved character that is
 /// not escaped (or a backslash escaping nothing reserved).
@@ -86,6 +92,93 @@ pub(crate) async fn create(
         response.headers_mut().insert("x-restli-id", value);
     }
     response
+}
+
+/// `GET /rest/posts?q=author&author=<encoded urn>[&count=…][&start=…][&sortBy=…]`: the
+/// author's posts, newest first, as `{"paging": {"start", "count", "links", "total"},
+/// "elements": [<post as created, plus its "id">]}`.
+///
+/// As on LinkedIn, the author must be the member or a page it administers (403
+/// otherwise), and reading a member's own posts needs `r_member_social`, a scope
+/// LinkedIn grants only to approved partners: person authors answer 403
+/// `ACCESS_DENIED` unless [`super::FakeLinkedIn::set_member_post_reads`] allows them.
+/// The urn must be URL-encoded; `count` is 1–100 (10 by default), `sortBy` is
+/// `LAST_MODIFIED` (default) or `CREATED` (the same order here: posts are never
+/// edited).
+pub(crate) async fn find_by_author(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let member = match auth::rest_call(&shared, &headers) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let raw = query.unwrap_or_default();
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
+        .collect();
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if param("q") != Some("author") {
+        return errors::bad_request("Unsupported finder: use q=author");
+    }
+    let Some(author) = param("author") else {
+        return errors::bad_request("The author finder needs the author parameter");
+    };
+    let encoded = raw
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("author="))
+        .all(|value| !value.contains(':'));
+    if !encoded {
+        return errors::bad_request("URNs in a query must be URL-encoded (':' as %3A)");
+    }
+    let count = match param("count").map(str::parse::<usize>) {
+        None => DEFAULT_FIND_COUNT,
+        Some(Ok(n)) if (1..=MAX_FIND_COUNT).contains(&n) => n,
+        Some(_) => {
+            return errors::bad_request(&format!("count must be 1 to {MAX_FIND_COUNT}"));
+        }
+    };
+    let Ok(start) = param("start").unwrap_or("0").parse::<usize>() else {
+        return errors::bad_request("start must be a number");
+    };
+    if !matches!(param("sortBy"), None | Some("LAST_MODIFIED" | "CREATED")) {
+        return errors::bad_request("sortBy must be LAST_MODIFIED or CREATED");
+    }
+    let mut inner = shared.lock();
+    let allowed = inner.may_act_as(&member, author)
+        && (!author.starts_with("urn:li:person:") || inner.member_post_reads);
+    drop(inner);
+    if !allowed {
+        return errors::access_denied(&format!(
+            "Not enough permissions to access: partnerApiPostsExternal.FINDER-author.20251001 \
+             for {author}"
+        ));
+    }
+    let posts: Vec<Value> = shared
+        .log
+        .all()
+        .into_iter()
+        .rev()
+        .filter(|p| p.options["author"].as_str() == Some(author))
+        .map(|p| {
+            let mut element = p.options;
+            element["id"] = json!(p.id);
+            element
+        })
+        .collect();
+    let total = posts.len();
+    let elements: Vec<Value> = posts.into_iter().skip(start).take(count).collect();
+    Json(json!({
+        "paging": { "start": start, "count": count, "links": [], "total": total },
+        "elements": elements,
+    }))
+    .into_response()
 }
 
 fn author_of(post: &Value) -> String {

@@ -203,6 +203,8 @@ pub(crate) struct Inner {
     pub(crate) posts: HashMap<String, String>,
     /// Comments taken, in order.
     pub(crate) comments: Vec<FakeComment>,
+    /// Whether the author finder lists a member's own posts (`r_member_social`).
+    pub(crate) member_post_reads: bool,
     /// Counter behind every generated id.
     pub(crate) next_id: u64,
 }
@@ -272,6 +274,7 @@ impl Shared {
                 processing_time: None,
                 posts: HashMap::new(),
                 comments: Vec::new(),
+                member_post_reads: false,
                 next_id: 0,
             }),
         }
