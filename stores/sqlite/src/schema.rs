@@ -7,7 +7,7 @@ use tracing::warn;
 
 /// The schema version this crate writes and reads (`PRAGMA user_version`). A file with
 /// a newer version was written by a newer fanout and is refused.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How long a statement waits for another connection's (or process's) lock.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -54,6 +54,49 @@ const MIGRATIONS: &[&str] = &[
         count        INTEGER NOT NULL,
         PRIMARY KEY (account, period_start, key)
     ) STRICT, WITHOUT ROWID;
+    ",
+    // 1 -> 2: jobs and pending connection attempts.
+    "
+    -- The whole job is the JSON in `job`; the other columns copy the fields the
+    -- queries filter and sort on. Times are RFC 3339 UTC with nine fractional digits,
+    -- so text order is time order. `version` is the compare-and-swap counter.
+    CREATE TABLE jobs (
+        job_id           TEXT PRIMARY KEY NOT NULL,
+        account          TEXT NOT NULL,
+        request_id       TEXT NOT NULL,
+        idempotency_key  TEXT,
+        created_at       TEXT NOT NULL,
+        due_at           TEXT,
+        lease_until      TEXT,
+        cancelled        INTEGER NOT NULL,                -- 0 or 1
+        started_at       TEXT,
+        scheduled_at     TEXT,
+        media_expires_at TEXT,
+        media_deleted    INTEGER NOT NULL,                -- 0 or 1
+        platform_count   INTEGER NOT NULL,
+        version          INTEGER NOT NULL,
+        job              TEXT NOT NULL,                   -- the Job as JSON
+        UNIQUE (account, request_id)
+    ) STRICT;
+
+    CREATE INDEX jobs_by_idempotency_key ON jobs (account, idempotency_key, created_at)
+        WHERE idempotency_key IS NOT NULL;
+    CREATE INDEX jobs_by_account_newest ON jobs (account, created_at DESC, job_id DESC);
+    CREATE INDEX jobs_due ON jobs (due_at, job_id)
+        WHERE due_at IS NOT NULL AND cancelled = 0;
+    CREATE INDEX jobs_scheduled ON jobs (account, scheduled_at, job_id)
+        WHERE scheduled_at IS NOT NULL AND started_at IS NULL AND cancelled = 0;
+    CREATE INDEX jobs_media_expiry ON jobs (media_expires_at, job_id)
+        WHERE media_expires_at IS NOT NULL AND media_deleted = 0;
+
+    -- OAuth attempts waiting for their callback; `attempt` holds the PKCE verifier.
+    CREATE TABLE connect_states (
+        state      TEXT PRIMARY KEY NOT NULL,
+        attempt    TEXT NOT NULL,                         -- the ConnectAttempt as JSON
+        expires_at TEXT NOT NULL                          -- RFC 3339 UTC, nine digits
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE INDEX connect_states_by_expiry ON connect_states (expires_at);
     ",
 ];
 

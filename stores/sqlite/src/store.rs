@@ -11,8 +11,9 @@ use rusqlite::Connection;
 use crate::errors::open_failed;
 use crate::schema::{self, MigrateError, SCHEMA_VERSION};
 
-/// Accounts and usage counters in one SQLite file; implements
-/// [`fanout_core::AccountDirectory`] and [`fanout_core::UsageStore`].
+/// Accounts, usage counters, jobs and OAuth connect state in one SQLite file;
+/// implements [`fanout_core::AccountDirectory`], [`fanout_core::UsageStore`],
+/// [`fanout_core::JobStore`] and [`fanout_core::ConnectStateStore`].
 ///
 /// Cheap to clone: clones share one connection. Every call runs on tokio's blocking
 /// pool. `admit` checks and counts inside one `BEGIN IMMEDIATE` transaction, so it is
