@@ -28,8 +28,8 @@ pub(crate) enum CallError {
     NoAnswer(reqwest::Error),
 }
 
-/// The graph session of one publish: client, base URL, token and policies. It owns
-/// what it holds, so a detached task can finish a publish after the answer is sent.
+/// The graph session of one publish (or resume): client, base URL, token and
+/// policies.
 #[derive(Clone)]
 pub(crate) struct Graph {
     pub(crate) http: reqwest::Client,

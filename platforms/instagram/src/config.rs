@@ -61,12 +61,13 @@ pub struct InstagramConfig {
     /// First wait between container status polls, in milliseconds; it doubles up to
     /// four times this value.
     pub poll_interval_ms: u64,
-    /// Longest time to wait for a container to be `FINISHED` before answering, in
-    /// seconds. Past it the answer is `"status": "PROCESSING"` and a detached task
-    /// finishes the publish.
+    /// Longest time one publish (or one follow-up) waits for a container to be
+    /// `FINISHED` before answering, in seconds. Past it the answer is `"status":
+    /// "PROCESSING"` with a follow-up, and the engine resumes the publish later.
     pub poll_budget_secs: u64,
-    /// Longest time the detached task waits for a container still processing when the
-    /// answer was sent, in seconds, before publishing it.
+    /// Longest time follow-ups keep waiting for a container still processing, counted
+    /// from the first `PROCESSING` answer, in seconds. Past it the follow-up fails
+    /// (`TimedOut`) without publishing: nothing was posted.
     pub background_budget_secs: u64,
     /// Attempts in total for a step that is safe to repeat.
     pub max_attempts: u32,

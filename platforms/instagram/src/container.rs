@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use fanout_core::http::Idempotence;
-use fanout_core::{PublishError, Receipt};
+use fanout_core::{ErrorKind, PublishError, Receipt};
 use reqwest::Method;
 use serde::Deserialize;
 
@@ -56,10 +56,13 @@ pub(crate) enum Waited {
     Finished,
     /// Still `IN_PROGRESS` when the budget ended.
     StillProcessing,
+    /// `PUBLISHED`: the post is live already (a resumed publish whose `media_publish`
+    /// went through before fanout stopped).
+    Published,
 }
 
-/// Polls `container` until it is `FINISHED` or the budget ends while it still
-/// processes; `ERROR`, `EXPIRED` and `PUBLISHED` are errors.
+/// Polls `container` until it is `FINISHED` or `PUBLISHED`, or the budget ends while it
+/// still processes; `ERROR` and `EXPIRED` are errors.
 pub(crate) async fn wait(
     graph: &Graph,
     container: &str,
@@ -88,11 +91,7 @@ pub(crate) async fn wait(
                      hours); upload again."
                 )))
             }
-            Some("PUBLISHED") => {
-                return Err(PublishError::rejected(format!(
-                    "{PLATFORM} reports this upload as already published; nothing more was done."
-                )))
-            }
+            Some("PUBLISHED") => return Ok(Waited::Published),
             _ => {}
         }
         if started.elapsed() + wait > polling.budget {
@@ -109,7 +108,9 @@ pub(crate) async fn wait(
 /// policy: Instagram did not act on it. When the answer is lost or a 5xx leaves the
 /// outcome open, the container's `status_code` decides: `PUBLISHED` is success (the
 /// receipt then has only `container_id`, as the media id was in the lost answer);
-/// anything else is an unknown outcome.
+/// anything else is an unknown outcome. A refusal of a parameter (code 100, as for a
+/// container published already) is checked the same way, so a resumed publish racing
+/// an earlier one that went through reads as the live post, not as a failure.
 pub(crate) async fn publish(
     graph: &Graph,
     user_id: &str,
@@ -133,13 +134,28 @@ pub(crate) async fn publish(
                 Err(open) => Ok(Err(open)),
             }
         })
-        .await?;
+        .await;
     match outcome {
-        Ok(answer) => Ok(Receipt::new()
+        Ok(Ok(answer)) => Ok(Receipt::new()
             .with("container_id", container)
             .with("media_id", answer.id)),
-        Err(open) => recover(graph, container, open).await,
+        Ok(Err(open)) => recover(graph, container, open).await,
+        Err(refused) if refused.kind() == ErrorKind::Rejected => {
+            if is_published(graph, container).await {
+                tracing::info!("instagram refused the publish call of a published container");
+                return Ok(Receipt::new().with("container_id", container));
+            }
+            Err(refused)
+        }
+        Err(refused) => Err(refused),
     }
+}
+
+/// Whether `container` reads `PUBLISHED` (a failed read says no).
+async fn is_published(graph: &Graph, container: &str) -> bool {
+    status_code(graph, container)
+        .await
+        .is_ok_and(|status| status.status_code.as_deref() == Some("PUBLISHED"))
 }
 
 /// The publish call's outcome is open: read the container instead of publishing again.
@@ -151,13 +167,11 @@ async fn recover(graph: &Graph, container: &str, open: CallError) -> Result<Rece
         )),
         no_answer => no_answer.into_error(Idempotence::Publishing),
     };
-    match status_code(graph, container).await {
-        Ok(status) if status.status_code.as_deref() == Some("PUBLISHED") => {
-            tracing::info!("instagram publish answer was lost, but the container is published");
-            Ok(Receipt::new().with("container_id", container))
-        }
-        _ => Err(unknown),
+    if is_published(graph, container).await {
+        tracing::info!("instagram publish answer was lost, but the container is published");
+        return Ok(Receipt::new().with("container_id", container));
     }
+    Err(unknown)
 }
 
 /// `GET /<ig-user-id>/content_publishing_limit?fields=quota_usage,config`.

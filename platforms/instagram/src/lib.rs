@@ -7,6 +7,8 @@
 //!   (`content_publishing_limit`); a spent quota fails at once.
 //! - The publish call (`media_publish`) is never repeated blindly: when its answer is
 //!   lost, the container's `status_code` tells whether the post is live.
+//! - Every step is checkpointed, so a publish stopped at any point (fanout killed)
+//!   resumes to exactly one post (see [Checkpoints and resume](#checkpoints-and-resume)).
 //!
 //! # Options
 //!
@@ -39,10 +41,52 @@
 //!
 //! When `poll_budget_secs` ends while Instagram still processes the container, the
 //! answer is `{"container_id", "status": "PROCESSING"}` (for a carousel whose items are
-//! still processing, `{"children_ids": [...], "status": "PROCESSING"}`) and a detached
-//! task keeps polling for up to `background_budget_secs` (default 3600), creates the
-//! carousel container if needed, publishes (and comments), and logs the outcome by id
-//! only, never a token or URL.
+//! still processing, `{"children_ids": [...], "status": "PROCESSING"}`, plus
+//! `"warnings"` when there are some) with a follow-up checkpoint
+//! ([`fanout_core::Receipt::with_follow_up`]). Nothing keeps running after the answer:
+//! the engine calls [`fanout_core::Publisher::resume`] with the follow-up later, which
+//! polls again for up to `poll_budget_secs`, creates the carousel container if needed,
+//! publishes and comments, or answers `PROCESSING` with the same follow-up again.
+//! Follow-ups end `background_budget_secs` (default 3600) after the first `PROCESSING`
+//! answer with a `TimedOut` error; the container was never published, so nothing was
+//! posted.
+//!
+//! # Checkpoints and resume
+//!
+//! Before each call that creates something on Instagram (a container, a carousel item,
+//! the carousel container, `media_publish`, the first comment) and after each such call
+//! returned its id, the publish records a checkpoint
+//! ([`fanout_core::PublishContext::checkpoint`]); when one cannot be recorded, the
+//! publish stops before its next creating call (once the post is live it answers with
+//! the post instead, and skips the comment with a warning). A checkpoint is JSON:
+//! `{"version": 1, "stage", "user_id", <ids>, "first_comment"?, "warnings"?,
+//! "waiting_since"?}`, with ids and the carousel's caption and options, never a token
+//! or a hosted media URL. [`fanout_core::Publisher::resume`] continues from the last
+//! one:
+//!
+//! | `stage` (ids) | recorded | resume |
+//! |---|---|---|
+//! | `creating` (`children_ids` so far) | before a video, photo or carousel item container is created | creates it again (hosting the photos again) and goes on: the one in flight, if Instagram made it, is an orphan |
+//! | `uploading` (`container_id`, `upload_url`) | once the video container exists | asks the upload host how many bytes it has and sends the rest |
+//! | `processing` (`container_id`) | once the media is in (the follow-up of a `PROCESSING` answer) | waits, publishes, comments |
+//! | `processing_items` (`children_ids`, `carousel`) | once every carousel item exists (a follow-up too) | waits for the items, creates the carousel container, publishes |
+//! | `creating_carousel` (`children_ids`, `carousel`) | before the carousel container is created | creates new items from the post's photos (hosted again) and a new carousel: the one in flight may exist and hold the old items |
+//! | `publishing` (`container_id`) | before `media_publish` | reads the container: `PUBLISHED` is the live post (no `media_id`; the first comment becomes a warning), `FINISHED` is published now, `IN_PROGRESS` waits, `ERROR`/`EXPIRED` fail |
+//! | `published` (`container_id`, `media_id`?) | once `media_publish` answered | posts the first comment (it provably was not sent) |
+//! | `commenting` (`container_id`, `media_id`) | before the first comment | a warning that the comment may or may not exist; never a second comment |
+//! | `commented` (`container_id`, `media_id`, `comment_id`?) | once the comment was answered | the receipt |
+//!
+//! Why creating again is safe: only `media_publish` makes a post, and it is sent only
+//! for a container whose id was recorded first. A container publishes at most once, so
+//! its id is the post's idempotency key; a refused `media_publish` is checked against
+//! the container's status, so a resume racing an earlier call that went through reads
+//! as the live post. A container whose creation answer was lost is invisible, never
+//! published by anyone, and expires after 24 hours. Instagram fetches a photo while
+//! creating its container (a failed fetch is the creation's answer), so links are
+//! hosted again only when a container is created again; creating the carousel from
+//! finished items needs no pulls. A checkpoint this crate did not write, or that does
+//! not match the post's media, is [`fanout_core::unknown_outcome`]. A publish stopped
+//! before its first checkpoint had only read (account, quota).
 //!
 //! # Connecting accounts and keeping tokens working
 //!
@@ -76,6 +120,7 @@
 //! engine must refresh before `expires_at`.
 #![forbid(unsafe_code)]
 
+mod checkpoint;
 mod client;
 mod comment;
 mod config;
@@ -86,6 +131,7 @@ mod oauth;
 mod options;
 mod photos;
 mod publisher;
+mod resume;
 mod video;
 
 pub use config::{

@@ -206,7 +206,7 @@ impl InstagramTokens {
                     username: account.username,
                 })
             })
-            .find(|linked| ig_user_id.map_or(true, |id| linked.ig_user_id == id))
+            .find(|linked| ig_user_id.is_none() || ig_user_id == Some(linked.ig_user_id.as_str()))
             .ok_or_else(|| {
                 TokenError::Refused(format!(
                     "None of the Facebook Pages this login manages has the {PLATFORM} \

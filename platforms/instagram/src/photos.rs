@@ -6,6 +6,7 @@ use std::sync::Arc;
 use fanout_core::{HostedMedia, MediaFile, MediaHost, PublishError};
 use reqwest::Method;
 
+use crate::checkpoint::{Journal, Stage};
 use crate::client::{checked_id, Graph};
 use crate::container::IdAnswer;
 use crate::errors::PLATFORM;
@@ -18,18 +19,30 @@ pub(crate) const MAX_CAROUSEL_ITEMS: usize = 10;
 /// items, whose carousel container is created once they are finished
 /// ([`Target::Carousel`]). Returns it with the hosted links, which must stay alive until
 /// the post is published.
+///
+/// `made` are carousel items a stopped publish already created (see
+/// [`Stage::Creating`]): only the items after them are created. A checkpoint is recorded
+/// before each creation and once every id is in.
 pub(crate) async fn create(
     graph: &Graph,
     media_host: &dyn MediaHost,
-    user_id: &str,
+    journal: &Journal<'_>,
     caption: &str,
     options: &Options,
     files: &[Arc<MediaFile>],
+    made: Vec<String>,
 ) -> Result<(Target, Vec<HostedMedia>), PublishError> {
     check_files(files)?;
+    if made.len() > files.len() || (files.len() == 1 && !made.is_empty()) {
+        // Not a checkpoint of this post's media.
+        return Err(fanout_core::unknown_outcome(PLATFORM));
+    }
     let mut hosted: Vec<HostedMedia> = Vec::with_capacity(files.len());
-    let media_path = format!("{user_id}/media");
-    let container = if let [file] = files {
+    let media_path = format!("{}/media", journal.user_id);
+    if let [file] = files {
+        journal
+            .record(Stage::Creating { children_ids: made })
+            .await?;
         let link = media_host.host(Arc::clone(file)).await?;
         let mut params = vec![("image_url", link.url().to_string())];
         hosted.push(link);
@@ -42,30 +55,46 @@ pub(crate) async fn create(
             options.photo_params(0, &mut params);
             options.feed_params(&mut params);
         }
-        Target::Container(
-            create_one(graph, &media_path, &params, "the photo container creation").await?,
-        )
-    } else {
-        let mut children = Vec::with_capacity(files.len());
-        for (index, file) in files.iter().enumerate() {
-            let link = media_host.host(Arc::clone(file)).await?;
-            let mut params = vec![
-                ("image_url", link.url().to_string()),
-                ("is_carousel_item", "true".to_string()),
-            ];
-            hosted.push(link);
-            options.photo_params(index, &mut params);
-            children
-                .push(create_one(graph, &media_path, &params, "a carousel item creation").await?);
-        }
-        let mut params = vec![("media_type", "CAROUSEL".to_string())];
-        if !caption.is_empty() {
-            params.push(("caption", caption.to_string()));
-        }
-        options.feed_params(&mut params);
-        Target::Carousel { children, params }
+        let id = create_one(graph, &media_path, &params, "the photo container creation").await?;
+        let target = Target::Container(id);
+        journal.record(Stage::waiting_for(&target)).await?;
+        return Ok((target, hosted));
+    }
+    let mut children = made;
+    for (index, file) in files.iter().enumerate().skip(children.len()) {
+        journal
+            .record(Stage::Creating {
+                children_ids: children.clone(),
+            })
+            .await?;
+        let link = media_host.host(Arc::clone(file)).await?;
+        let mut params = vec![
+            ("image_url", link.url().to_string()),
+            ("is_carousel_item", "true".to_string()),
+        ];
+        hosted.push(link);
+        options.photo_params(index, &mut params);
+        children.push(create_one(graph, &media_path, &params, "a carousel item creation").await?);
+    }
+    let target = Target::Carousel {
+        children,
+        params: carousel_params(caption, options),
     };
-    Ok((container, hosted))
+    journal.record(Stage::waiting_for(&target)).await?;
+    Ok((target, hosted))
+}
+
+/// The carousel container's parameters, without `children`.
+fn carousel_params(caption: &str, options: &Options) -> Vec<(String, String)> {
+    let mut params = vec![("media_type", "CAROUSEL".to_string())];
+    if !caption.is_empty() {
+        params.push(("caption", caption.to_string()));
+    }
+    options.feed_params(&mut params);
+    params
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect()
 }
 
 /// What to wait for and publish.
@@ -79,7 +108,7 @@ pub(crate) enum Target {
         /// The item container ids, in order.
         children: Vec<String>,
         /// The carousel container's parameters (without `children`).
-        params: Vec<(&'static str, String)>,
+        params: Vec<(String, String)>,
     },
 }
 
@@ -88,9 +117,12 @@ pub(crate) async fn create_carousel(
     graph: &Graph,
     user_id: &str,
     children: &[String],
-    params: &[(&'static str, String)],
+    params: &[(String, String)],
 ) -> Result<String, PublishError> {
-    let mut params = params.to_vec();
+    let mut params: Vec<(&str, String)> = params
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.clone()))
+        .collect();
     params.push(("children", children.join(",")));
     create_one(
         graph,

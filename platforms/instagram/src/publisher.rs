@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fanout_core::{
-    async_trait, Capabilities, Connection, PhotoLimits, PostMedia, PublishContext, PublishError,
-    Publisher, Receipt, Throttle, TokenProvider, VideoLimits,
+    async_trait, Capabilities, Connection, HostedMedia, PhotoLimits, Post, PostMedia,
+    PublishContext, PublishError, Publisher, Receipt, Throttle, TokenProvider, VideoLimits,
 };
 use governor::Quota;
 use reqwest::Method;
 
+use crate::checkpoint::Journal;
 use crate::client::{checked_id, Graph};
 use crate::config::InstagramConfig;
 use crate::container::{self, Polling};
@@ -19,6 +20,7 @@ use crate::finish::{self, Finish};
 use crate::oauth::InstagramTokens;
 use crate::options::{Options, Surface};
 use crate::photos::{self, Target, MAX_CAROUSEL_ITEMS};
+use crate::resume;
 use crate::video::{self, UploadTarget};
 
 /// Longest caption Instagram accepts, in characters.
@@ -76,7 +78,7 @@ impl InstagramPublisher {
         &self.config
     }
 
-    fn graph(&self, connection: &Connection) -> Graph {
+    pub(crate) fn graph(&self, connection: &Connection) -> Graph {
         Graph {
             http: self.http.clone(),
             base: self.config.graph_base(),
@@ -160,7 +162,47 @@ impl Publisher for InstagramPublisher {
     }
 
     async fn publish(&self, ctx: PublishContext<'_>) -> Result<Receipt, PublishError> {
-        let caption = ctx.post.title.trim();
+        let prepared = Prepared::from(ctx.post)?;
+        let graph = self.graph(ctx.connection);
+        let user_id = ig_user_id(&graph, ctx.connection).await?;
+        container::check_publishing_quota(&graph, &user_id).await?;
+        let journal = Journal::new(
+            ctx.progress,
+            user_id,
+            prepared.first_comment.clone(),
+            prepared.warnings.clone(),
+        );
+        let (target, hosted) = self
+            .create(&graph, &ctx, &journal, &prepared, Vec::new())
+            .await?;
+        finish::finish(self.finish_job(graph, journal, hosted), target).await
+    }
+
+    async fn resume(
+        &self,
+        ctx: PublishContext<'_>,
+        checkpoint: &serde_json::Value,
+    ) -> Result<Receipt, PublishError> {
+        resume::resume(self, ctx, checkpoint).await
+    }
+}
+
+/// What a post asks of Instagram, read and checked before any call.
+pub(crate) struct Prepared<'p> {
+    /// The caption (the post's title, trimmed).
+    pub(crate) caption: &'p str,
+    /// The parsed form options.
+    pub(crate) options: Options,
+    /// The comment to post once live (never on a story).
+    pub(crate) first_comment: Option<String>,
+    /// Warnings known before any call.
+    pub(crate) warnings: Vec<String>,
+}
+
+impl<'p> Prepared<'p> {
+    /// Checks the caption and parses the options of `post`.
+    pub(crate) fn from(post: &'p Post) -> Result<Self, PublishError> {
+        let caption = post.title.trim();
         let chars = caption.chars().count();
         if chars > MAX_CAPTION_CHARS {
             return Err(PublishError::rejected(format!(
@@ -168,11 +210,11 @@ impl Publisher for InstagramPublisher {
                  {chars}. Shorten it and upload again."
             )));
         }
-        let photo_count = match &ctx.post.media {
+        let photo_count = match &post.media {
             PostMedia::Video(_) => 0,
             PostMedia::Photos(files) => files.len(),
         };
-        let options = Options::parse(&ctx.post.fields, photo_count)?;
+        let options = Options::parse(&post.fields, photo_count)?;
         let mut warnings = Vec::new();
         let mut first_comment = options.first_comment.clone();
         if first_comment.is_some() && options.surface() == Surface::Story {
@@ -181,34 +223,77 @@ impl Publisher for InstagramPublisher {
                 "{PLATFORM} stories do not take comments, so the first comment was not posted."
             ));
         }
-        let graph = self.graph(ctx.connection);
-        let user_id = ig_user_id(&graph, ctx.connection).await?;
-        container::check_publishing_quota(&graph, &user_id).await?;
-        let (target, hosted) = match &ctx.post.media {
-            PostMedia::Video(file) => {
-                let target = UploadTarget {
-                    upload_base: &self.config.upload_base_url,
-                    version: self.config.version(),
-                };
-                let container =
-                    video::create_and_upload(&graph, &target, &user_id, caption, &options, file)
-                        .await?;
-                (Target::Container(container), Vec::new())
-            }
-            PostMedia::Photos(files) => {
-                photos::create(&graph, ctx.media_host, &user_id, caption, &options, files).await?
-            }
-        };
-        finish::finish(Finish {
-            graph,
-            user_id,
-            target,
-            polling: self.polling(),
-            background_budget: Duration::from_secs(self.config.background_budget_secs),
+        Ok(Self {
+            caption,
+            options,
             first_comment,
             warnings,
-            hosted,
         })
-        .await
+    }
+}
+
+impl InstagramPublisher {
+    /// Creates the container (uploading a video, hosting photos) of `ctx.post`, with a
+    /// checkpoint before each creating call; `made` are carousel items a stopped publish
+    /// already created.
+    pub(crate) async fn create(
+        &self,
+        graph: &Graph,
+        ctx: &PublishContext<'_>,
+        journal: &Journal<'_>,
+        prepared: &Prepared<'_>,
+        made: Vec<String>,
+    ) -> Result<(Target, Vec<HostedMedia>), PublishError> {
+        match &ctx.post.media {
+            PostMedia::Video(_) if !made.is_empty() => Err(fanout_core::unknown_outcome(PLATFORM)),
+            PostMedia::Video(file) => {
+                let container = video::create_and_upload(
+                    graph,
+                    &self.upload_target(),
+                    journal,
+                    prepared.caption,
+                    &prepared.options,
+                    file,
+                )
+                .await?;
+                Ok((Target::Container(container), Vec::new()))
+            }
+            PostMedia::Photos(files) => {
+                photos::create(
+                    graph,
+                    ctx.media_host,
+                    journal,
+                    prepared.caption,
+                    &prepared.options,
+                    files,
+                    made,
+                )
+                .await
+            }
+        }
+    }
+
+    /// Where videos are uploaded.
+    pub(crate) fn upload_target(&self) -> UploadTarget<'_> {
+        UploadTarget {
+            upload_base: &self.config.upload_base_url,
+            version: self.config.version(),
+        }
+    }
+
+    /// The rest of a publish: wait, publish, comment, or answer `PROCESSING`.
+    pub(crate) fn finish_job<'a>(
+        &self,
+        graph: Graph,
+        journal: Journal<'a>,
+        hosted: Vec<HostedMedia>,
+    ) -> Finish<'a> {
+        Finish {
+            graph,
+            polling: self.polling(),
+            follow_up_budget: Duration::from_secs(self.config.background_budget_secs),
+            journal,
+            hosted,
+        }
     }
 }

@@ -10,6 +10,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use url::Url;
 
+use crate::checkpoint::{Journal, Stage};
 use crate::client::{checked_id, transport, Graph};
 use crate::container::IdAnswer;
 use crate::errors::{self, PLATFORM};
@@ -24,28 +25,71 @@ pub(crate) struct UploadTarget<'a> {
 }
 
 /// Creates the reel (or story) container for `file` and uploads it whole; returns the
-/// container id, ready to be waited for and published.
+/// container id, ready to be waited for and published. Records [`Stage::Creating`]
+/// before the creation, [`Stage::Uploading`] once the id is in and
+/// [`Stage::Processing`] once the bytes are.
 pub(crate) async fn create_and_upload(
     graph: &Graph,
     target: &UploadTarget<'_>,
-    user_id: &str,
+    journal: &Journal<'_>,
     caption: &str,
     options: &Options,
     file: &Arc<MediaFile>,
 ) -> Result<String, PublishError> {
     let params = container_params(caption, options);
+    journal
+        .record(Stage::Creating {
+            children_ids: Vec::new(),
+        })
+        .await?;
     let created: IdAnswer = graph
         .safe(
             Method::POST,
-            &format!("{user_id}/media"),
+            &format!("{}/media", journal.user_id),
             &params,
             "the video container creation",
         )
         .await?;
-    let container = checked_id(&created.id, "container id")?;
-    let url = upload_url(target, container, created.uri.as_deref())?;
-    upload(graph, &url, file).await?;
-    Ok(container.to_string())
+    let container = checked_id(&created.id, "container id")?.to_string();
+    let url = upload_url(target, &container, created.uri.as_deref())?;
+    journal
+        .record(Stage::Uploading {
+            container_id: container.clone(),
+            upload_url: url.to_string(),
+        })
+        .await?;
+    upload(graph, &url, file, 0).await?;
+    journal
+        .record(Stage::Processing {
+            container_id: container.clone(),
+        })
+        .await?;
+    Ok(container)
+}
+
+/// Finishes the upload into `container` that a stopped publish began: asks the upload
+/// host how many bytes it has and sends the rest (nothing when it has them all). Only
+/// the configured upload host gets the token, whatever `recorded_url` says.
+pub(crate) async fn resume_upload(
+    graph: &Graph,
+    target: &UploadTarget<'_>,
+    container: &str,
+    recorded_url: &str,
+    file: &Arc<MediaFile>,
+) -> Result<(), PublishError> {
+    let url = upload_url(target, container, Some(recorded_url))?;
+    let offset = graph.retry.run(|| received(graph, &url)).await?;
+    match offset.cmp(&file.len()) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Less => upload(graph, &url, file, offset).await,
+        std::cmp::Ordering::Greater => Err(too_many_bytes()),
+    }
+}
+
+fn too_many_bytes() -> PublishError {
+    PublishError::transient(format!(
+        "{PLATFORM} reported more bytes received than the video has; upload again."
+    ))
 }
 
 /// The container parameters for a video: a story takes none of the feed options.
@@ -102,10 +146,14 @@ struct UploadProgress {
     offset: Option<u64>,
 }
 
-/// Sends the whole file in one streamed request; after a transient failure, asks the
-/// host how much arrived and sends the rest.
-async fn upload(graph: &Graph, url: &Url, file: &Arc<MediaFile>) -> Result<(), PublishError> {
-    let mut offset = 0;
+/// Sends the file from `offset` on in one streamed request; after a transient failure,
+/// asks the host how much arrived and sends the rest.
+async fn upload(
+    graph: &Graph,
+    url: &Url,
+    file: &Arc<MediaFile>,
+    mut offset: u64,
+) -> Result<(), PublishError> {
     let mut backoff = graph.retry.initial_backoff;
     let mut attempt = 1;
     loop {
@@ -127,9 +175,7 @@ async fn upload(graph: &Graph, url: &Url, file: &Arc<MediaFile>) -> Result<(), P
         attempt += 1;
         offset = graph.retry.run(|| received(graph, url)).await?;
         if offset > file.len() {
-            return Err(PublishError::transient(format!(
-                "{PLATFORM} reported more bytes received than the video has; upload again."
-            )));
+            return Err(too_many_bytes());
         }
         if offset == file.len() {
             return Ok(());

@@ -436,8 +436,13 @@ async fn a_container_that_never_finishes_answers_processing_within_the_budget() 
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
     // Not an error inviting a second upload: the accepted upload is still processing.
     assert_eq!(field(&receipt, "status"), Some("PROCESSING"));
-    assert!(field(&receipt, "container_id").is_some_and(|id| id.starts_with("1790")));
+    let container = field(&receipt, "container_id").unwrap();
+    assert!(container.starts_with("1790"));
     assert_eq!(receipt.fields().len(), 2);
+    // The engine resumes from the follow-up; nothing goes on in the background.
+    let follow_up = receipt.follow_up().expect("a follow-up");
+    assert_eq!(follow_up["stage"], json!("processing"));
+    assert_eq!(follow_up["container_id"], json!(container));
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert!(env.fake.published().is_empty());
 }
