@@ -154,7 +154,9 @@ impl<'a> PublishContext<'a> {
     /// Durably records how far the publish got (the platform's ids so far), so that
     /// [`Publisher::resume`] can find out what happened if fanout stops mid-publish.
     /// Returns once the checkpoint is stored; an error means it could not be, and the
-    /// publish should stop before its next publishing call.
+    /// publish should stop before its next publishing call. Once the post is live, a
+    /// failed checkpoint must not turn it into a failure: answer the receipt, skip
+    /// what is left (a first comment) and say so in a warning.
     pub async fn checkpoint(&self, state: Value) -> Result<(), PublishError> {
         self.progress.checkpoint(state).await
     }

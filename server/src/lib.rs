@@ -57,6 +57,7 @@ pub struct App {
     local_addr: SocketAddr,
     engine: Engine,
     sandbox: Option<Arc<Sandbox>>,
+    shutdown_grace: Duration,
 }
 
 impl std::fmt::Debug for App {
@@ -84,7 +85,8 @@ impl App {
             None => url::Url::parse(&format!("http://{local_addr}/"))
                 .map_err(|e| ConfigError(format!("public_base_url: {e}")))?,
         };
-        let (directory, usage) = stores::open(&config.store).await?;
+        let stores = stores::open(&config.store, &config.media).await?;
+        let directory = stores.directory;
         let sandbox = if config.sandbox {
             Some(Arc::new(Sandbox::start().await?))
         } else {
@@ -103,7 +105,18 @@ impl App {
         settings.jwt_secret = config.jwt_secret.clone();
         settings.token_refresh_margin = Duration::from_secs(config.token_refresh_margin_secs);
         settings.public_base_url = Some(public_base_url);
-        let mut builder = Engine::builder(directory, usage, media_host).settings(settings);
+        let jobs = &config.jobs;
+        settings.sync_timeout = Duration::from_secs(jobs.sync_timeout_secs);
+        settings.retry_window = Duration::from_secs(jobs.retry_window_secs);
+        settings.job_lease = Duration::from_secs(jobs.lease_secs.max(1));
+        settings.runner_poll_interval = Duration::from_millis(jobs.poll_ms.max(10));
+        settings.follow_up_delay = Duration::from_secs(jobs.follow_up_delay_secs);
+        let shutdown_grace = Duration::from_secs(jobs.shutdown_grace_secs);
+        let mut builder = Engine::builder(directory, stores.usage, media_host)
+            .settings(settings)
+            .jobs(stores.jobs)
+            .connect_states(stores.connect_states)
+            .media_store(stores.media);
         for publisher in publishers {
             builder = builder.publisher(publisher);
         }
@@ -114,6 +127,7 @@ impl App {
             local_addr,
             engine,
             sandbox,
+            shutdown_grace,
         })
     }
 
@@ -154,7 +168,9 @@ impl App {
         }
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Runs the job runner and serves until `shutdown` completes; then stops taking
+    /// requests and claiming jobs, finishes the requests in flight, and gives running
+    /// jobs `[jobs] shutdown_grace_secs` to finish (the rest resume at the next start).
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -163,12 +179,19 @@ impl App {
             router,
             listener,
             sandbox,
+            engine,
+            shutdown_grace,
             ..
         } = self;
-        axum::serve(listener, router)
+        let runner = engine.start_runner();
+        let served = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        if !runner.shutdown(shutdown_grace).await {
+            tracing::warn!("some jobs were still running at shutdown; they resume at the next start");
+        }
         drop(sandbox);
+        served?;
         Ok(())
     }
 }

@@ -36,7 +36,7 @@ use crate::jobs::{JobStore, MemoryJobStore};
 use crate::media_host::MediaHost;
 use crate::media_store::MediaStore;
 use crate::post::Post;
-use crate::publisher::{Progress, PublishContext, Publisher};
+use crate::publisher::{PublishContext, Publisher};
 use crate::usage::UsageStore;
 
 pub use connect::ConnectRedirect;
@@ -351,7 +351,7 @@ async fn run_isolated(
     attempt: Attempt,
     media_host: Arc<dyn MediaHost>,
     tokens: Arc<TokenKeeper>,
-    progress: Arc<dyn Progress>,
+    progress: Arc<run::JobProgress>,
     timeout: Duration,
 ) -> Result<crate::publisher::Receipt, PublishError> {
     let name = publisher.display_name();
@@ -371,7 +371,11 @@ async fn run_isolated(
                     .with_progress(progress.as_ref());
                 match &attempt {
                     Attempt::Publish => publisher.publish(ctx).await,
-                    Attempt::Resume(checkpoint) => publisher.resume(ctx, checkpoint).await,
+                    // After a refusal and refresh, go on from the furthest checkpoint.
+                    Attempt::Resume(first) => {
+                        let checkpoint = progress.latest().unwrap_or_else(|| first.clone());
+                        publisher.resume(ctx, &checkpoint).await
+                    }
                 }
             }
         };

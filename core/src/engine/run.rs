@@ -74,15 +74,26 @@ impl Writer {
 }
 
 /// Checkpoints of one platform, written into the job.
-struct JobProgress {
+pub(super) struct JobProgress {
     writer: Arc<Writer>,
     platform: String,
+    /// The last checkpoint stored by this run (a retry after a token refresh resumes
+    /// from it, not from the one the run started with).
+    latest: std::sync::Mutex<Option<Value>>,
+}
+
+impl JobProgress {
+    /// The last checkpoint this run stored, if any.
+    pub(super) fn latest(&self) -> Option<Value> {
+        self.latest.lock().ok().and_then(|latest| latest.clone())
+    }
 }
 
 #[async_trait]
 impl Progress for JobProgress {
     async fn checkpoint(&self, state: Value) -> Result<(), PublishError> {
         let platform = self.platform.clone();
+        let stored = state.clone();
         self.writer
             .write(move |job| {
                 if let Some(run) = job.platform_mut(&platform) {
@@ -90,7 +101,11 @@ impl Progress for JobProgress {
                 }
             })
             .await
-            .map(|_| ())
+            .map(|_| {
+                if let Ok(mut latest) = self.latest.lock() {
+                    *latest = Some(stored);
+                }
+            })
             .map_err(|Lost| {
                 PublishError::new(
                     ErrorKind::Internal,
@@ -243,6 +258,24 @@ impl Engine {
                         let _ = self.settle(&writer, &platform, Ok(receipt)).await;
                         return;
                     }
+                    Some(_) if Utc::now() - job.created_at
+                        > to_chrono(self.inner.settings.retry_window) =>
+                    {
+                        let name = self
+                            .inner
+                            .publishers
+                            .get(platform.as_str())
+                            .map_or(platform.as_str(), |p| p.display_name());
+                        let gave_up = PublishError::new(
+                            ErrorKind::TimedOut,
+                            format!(
+                                "{name} accepted the post but was still processing it when \
+                                 fanout stopped following it up; check the {name} account."
+                            ),
+                        );
+                        let _ = self.settle(&writer, &platform, Err(gave_up)).await;
+                        return;
+                    }
                     Some(checkpoint) => {
                         let shown = success_result(receipt);
                         let recorded = writer
@@ -337,9 +370,10 @@ impl Engine {
             },
             post,
         };
-        let progress: Arc<dyn Progress> = Arc::new(JobProgress {
+        let progress = Arc::new(JobProgress {
             writer: Arc::clone(writer),
             platform: platform.to_string(),
+            latest: std::sync::Mutex::new(None),
         });
         run_isolated(
             ready,

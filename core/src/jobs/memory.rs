@@ -41,13 +41,23 @@ impl JobStore for MemoryJobStore {
     async fn insert(&self, job: &Job, key_window: Duration) -> Result<Insert, StoreError> {
         let mut jobs = self.lock()?;
         if let Some(key) = &job.idempotency_key {
-            let since = job.created_at
-                - chrono::Duration::from_std(key_window).unwrap_or(chrono::Duration::MAX);
-            if let Some(first) = jobs.values().find(|j| {
-                j.account == job.account
-                    && j.idempotency_key.as_deref() == Some(key)
-                    && j.created_at > since
-            }) {
+            // No lower bound when the window reaches before the calendar's start.
+            let since = chrono::Duration::from_std(key_window)
+                .ok()
+                .and_then(|window| job.created_at.checked_sub_signed(window));
+            let first = jobs
+                .values()
+                .filter(|j| {
+                    j.account == job.account
+                        && j.idempotency_key.as_deref() == Some(key)
+                        && since.is_none_or(|since| j.created_at > since)
+                })
+                .min_by(|a, b| {
+                    a.created_at
+                        .cmp(&b.created_at)
+                        .then_with(|| a.job_id.cmp(&b.job_id))
+                });
+            if let Some(first) = first {
                 return Ok(Insert::DuplicateKey(Box::new(first.clone())));
             }
         }
