@@ -50,8 +50,11 @@ pub struct Config {
     #[serde(default)]
     pub store: StoreConfig,
     /// Where the media of accepted posts is kept until their jobs no longer need it.
+    /// Unset: a `fanout-media` directory beside the SQLite file, or, with the store in
+    /// memory (where no job survives a restart either), a temporary directory removed
+    /// when the server stops.
     #[serde(default)]
-    pub media: MediaConfig,
+    pub media: Option<MediaConfig>,
     /// Jobs: how long synchronous uploads wait, leases, retries, shutdown.
     #[serde(default)]
     pub jobs: JobsConfig,
@@ -92,8 +95,8 @@ impl Default for StoreConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum MediaConfig {
-    /// A local directory (the default: `fanout-media` in the working directory).
-    /// Several processes on one machine or one shared volume can use the same one.
+    /// A local directory. Several processes on one machine or one shared volume can
+    /// use the same one.
     Local {
         /// The directory.
         #[serde(default = "defaults::media_path")]

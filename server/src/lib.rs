@@ -58,6 +58,8 @@ pub struct App {
     engine: Engine,
     sandbox: Option<Arc<Sandbox>>,
     shutdown_grace: Duration,
+    /// The temporary media directory of a memory store (removed after serving).
+    media_dir: Option<tempfile::TempDir>,
 }
 
 impl std::fmt::Debug for App {
@@ -85,7 +87,8 @@ impl App {
             None => url::Url::parse(&format!("http://{local_addr}/"))
                 .map_err(|e| ConfigError(format!("public_base_url: {e}")))?,
         };
-        let stores = stores::open(&config.store, &config.media).await?;
+        let stores = stores::open(&config.store, config.media.as_ref()).await?;
+        let media_dir = stores.media_dir;
         let directory = stores.directory;
         let sandbox = if config.sandbox {
             Some(Arc::new(Sandbox::start().await?))
@@ -128,6 +131,7 @@ impl App {
             engine,
             sandbox,
             shutdown_grace,
+            media_dir,
         })
     }
 
@@ -181,6 +185,7 @@ impl App {
             sandbox,
             engine,
             shutdown_grace,
+            media_dir,
             ..
         } = self;
         let runner = engine.start_runner();
@@ -188,9 +193,12 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await;
         if !runner.shutdown(shutdown_grace).await {
-            tracing::warn!("some jobs were still running at shutdown; they resume at the next start");
+            tracing::warn!(
+                "some jobs were still running at shutdown; they resume at the next start"
+            );
         }
         drop(sandbox);
+        drop(media_dir);
         served?;
         Ok(())
     }

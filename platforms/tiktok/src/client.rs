@@ -101,7 +101,7 @@ impl Api<'_> {
         let envelope: Option<Envelope> = serde_json::from_slice(&bytes).ok();
         let error_ok = envelope
             .as_ref()
-            .is_some_and(|e| e.error.as_ref().map_or(true, ApiError::is_ok));
+            .is_some_and(|e| e.error.as_ref().is_none_or(ApiError::is_ok));
         if !status.is_success() || !error_ok {
             if status.is_success() && envelope.is_none() {
                 return Err(CallError::Answered(errors::unreadable(what)));
