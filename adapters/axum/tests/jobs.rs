@@ -567,3 +567,52 @@ async fn a_slow_platform_past_the_sync_timeout_answers_in_the_background_shape()
     assert_eq!(running["results"][1]["status"], "processing");
     assert_eq!(running["completed"], 1);
 }
+
+#[tokio::test]
+async fn media_is_kept_exactly_as_long_as_a_job_may_need_it() {
+    let h = harness(Setup {
+        beta_token: "expired-beta",
+        retry_window: Duration::from_secs(1),
+        ..Setup::default()
+    })
+    .await;
+    // Every platform published: the media is deleted as the job ends.
+    let (_, _, body) = post_upload(&h, form(&[], &["alpha"]), &[]).await;
+    assert_eq!(body["results"]["alpha"]["success"], true);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while stored_media_files(&h) != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the media of a published job stayed"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // A failed platform: kept for the retry window, then swept by the runner.
+    let (_, _, body) = post_upload(&h, form(&[("request_id", "m1")], &["beta"]), &[]).await;
+    assert_eq!(body["results"]["beta"]["success"], false);
+    assert_eq!(stored_media_files(&h), 1, "kept for a retry");
+    let runner = h.engine.start_runner();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while stored_media_files(&h) != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the media outlived the retry window"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, _, late) = call(
+        &h.app,
+        "POST",
+        "/api/uploadposts/posts/retry",
+        &[],
+        Some("application/json"),
+        br#"{"request_id": "m1"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        late["message"],
+        "The retry window of this job has passed and its media is gone; upload it again"
+    );
+    assert!(runner.shutdown(Duration::from_secs(5)).await);
+}

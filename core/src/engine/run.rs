@@ -196,11 +196,14 @@ impl Engine {
                         .platforms
                         .iter()
                         .all(|p| p.state == PlatformState::Completed);
-                    job.media_expires_at = Some(if all_published {
-                        now
+                    if all_published {
+                        // Nothing can need the media any more: deleted right below,
+                        // without waiting for the runner's sweep.
+                        job.media_deleted = true;
+                        job.media_expires_at = None;
                     } else {
-                        now + retry_window
-                    });
+                        job.media_expires_at = Some(now + retry_window);
+                    }
                 } else {
                     job.due_at = Some(now + follow_up);
                 }
@@ -208,6 +211,11 @@ impl Engine {
             .await;
         if let Ok(job) = finished {
             tracing::info!(job_id = %job.job_id, status = job.status(Utc::now()).as_str(), "job run ended");
+            if job.media_deleted {
+                if let Err(err) = self.inner.media_store.delete_job(&job.job_id).await {
+                    tracing::error!(%err, job_id = %job.job_id, "could not delete a finished job's media");
+                }
+            }
         }
     }
 
@@ -258,8 +266,9 @@ impl Engine {
                         let _ = self.settle(&writer, &platform, Ok(receipt)).await;
                         return;
                     }
-                    Some(_) if Utc::now() - job.created_at
-                        > to_chrono(self.inner.settings.retry_window) =>
+                    Some(_)
+                        if Utc::now() - job.created_at
+                            > to_chrono(self.inner.settings.retry_window) =>
                     {
                         let name = self
                             .inner

@@ -97,6 +97,8 @@ pub struct Harness {
     pub beta: Arc<Scripted>,
     pub gamma: Arc<Scripted>,
     pub spool: tempfile::TempDir,
+    /// The media store's directory.
+    pub media: tempfile::TempDir,
 }
 
 pub struct Setup {
@@ -108,6 +110,8 @@ pub struct Setup {
     pub beta_token: &'static str,
     /// How long a synchronous upload waits for its job.
     pub sync_timeout: Duration,
+    /// How long failed platforms can be retried (and media kept).
+    pub retry_window: Duration,
 }
 
 impl Default for Setup {
@@ -122,6 +126,7 @@ impl Default for Setup {
             alpha_token: "ok",
             beta_token: "ok",
             sync_timeout: Duration::from_secs(59),
+            retry_window: Duration::from_secs(86_400),
         }
     }
 }
@@ -159,6 +164,7 @@ pub async fn harness(setup: Setup) -> Harness {
     let beta = Scripted::new("beta", "Beta");
     let gamma = Scripted::new("gamma", "Gamma");
     let spool = tempfile::tempdir().unwrap();
+    let media = tempfile::tempdir().unwrap();
     let mut settings = EngineSettings::default();
     settings.body_limits.max_upload_bytes = setup.max_upload_bytes;
     settings.publish_timeout = setup.timeout;
@@ -166,6 +172,7 @@ pub async fn harness(setup: Setup) -> Harness {
     settings.jwt_secret = Some(JWT_SECRET.to_string().into());
     settings.runner_poll_interval = Duration::from_millis(20);
     settings.sync_timeout = setup.sync_timeout;
+    settings.retry_window = setup.retry_window;
     let media_host = Arc::new(LocalMediaHost::new(
         "http://127.0.0.1:9/".parse().unwrap(),
         Duration::from_secs(60),
@@ -175,6 +182,7 @@ pub async fn harness(setup: Setup) -> Harness {
         .publisher(beta.clone())
         .publisher(gamma.clone())
         .settings(settings)
+        .media_store(fanout_core::MediaStore::local(media.path()).unwrap())
         .build();
     Harness {
         app: fanout_axum::router(engine.clone()),
@@ -184,6 +192,7 @@ pub async fn harness(setup: Setup) -> Harness {
         beta,
         gamma,
         spool,
+        media,
     }
 }
 
@@ -331,4 +340,26 @@ pub async fn status_until(app: &Router, request_id: &str, done: impl Fn(&Value) 
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// How many media objects the harness's media store holds (files under `media/`).
+pub fn stored_media_files(h: &Harness) -> usize {
+    fn count(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| {
+                        let path = e.path();
+                        if path.is_dir() {
+                            count(&path)
+                        } else {
+                            1
+                        }
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+    count(h.media.path())
 }
