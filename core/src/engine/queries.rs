@@ -99,12 +99,19 @@ fn post_id(result: &Value) -> Option<String> {
 fn status_item(run: &PlatformRun) -> Value {
     let mut item = Map::new();
     item.insert("platform".into(), json!(run.platform));
-    item.insert("status".into(), json!(run.state.as_str()));
     if let Some(Value::Object(result)) = &run.result {
         for (k, v) in result {
-            item.insert(k.clone(), v.clone());
+            // The platform's own status word (`PUBLISH_SUCCESS`, `PROCESSING`) is kept
+            // as `platform_status`; `status` is always fanout's state of the platform.
+            let key = if k == "status" {
+                "platform_status"
+            } else {
+                k.as_str()
+            };
+            item.insert(key.to_string(), v.clone());
         }
     }
+    item.insert("status".into(), json!(run.state.as_str()));
     if let Some(at) = run.upload_timestamp {
         item.insert("upload_timestamp".into(), json!(rfc3339(at)));
     }
