@@ -17,6 +17,9 @@ use crate::accounts::StoreError;
 use crate::jobs::StoredMedia;
 use crate::media::MediaFile;
 
+/// The part size media is streamed into the store in.
+const PART_BYTES: usize = 5 * 1024 * 1024;
+
 /// Keeps media of jobs under `jobs/<job_id>/<index>`.
 ///
 /// Cheap to clone. Files are streamed in and read back by range: a 1 GiB video is
@@ -89,7 +92,11 @@ impl MediaStore {
         file: &Arc<MediaFile>,
     ) -> Result<StoredMedia, StoreError> {
         let location = Self::location(job_id, index);
-        let mut writer = BufWriter::new(Arc::clone(&self.store), location.clone());
+        // Parts of PART_BYTES, at most two in flight: memory stays bounded (a few parts)
+        // whatever the file's size and however slow the store is.
+        let mut writer =
+            BufWriter::with_capacity(Arc::clone(&self.store), location.clone(), PART_BYTES)
+                .with_max_concurrency(2);
         let mut source = file.stream();
         let copied = async {
             while let Some(chunk) = source.try_next().await? {
