@@ -90,3 +90,68 @@ pub async fn post(
     let status = response.status().as_u16();
     (status, response.json().await.unwrap())
 }
+
+/// Polls `check` every `every` until it answers `Some`, and returns that; panics naming
+/// `what` (and the last thing `check` saw, through `last`) once `within` has passed.
+pub async fn wait_for<T, F, Fut>(
+    what: &str,
+    within: std::time::Duration,
+    every: std::time::Duration,
+    mut check: F,
+) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match check().await {
+            Ok(done) => return done,
+            Err(last) => {
+                if tokio::time::Instant::now() >= deadline {
+                    panic!("{what}: not within {within:?}; last seen: {last}");
+                }
+            }
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// `GET {base}{path}` with `Authorization: Apikey {key}`: status and JSON body.
+pub async fn get(base: &str, path: &str, key: &str) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .header("authorization", format!("Apikey {key}"))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// `GET /api/uploadposts/status?{query}` (`request_id=…` or `job_id=…`), which must
+/// answer 200.
+pub async fn job_status(base: &str, key: &str, query: &str) -> serde_json::Value {
+    let (status, body) = get(base, &format!("/api/uploadposts/status?{query}"), key).await;
+    assert_eq!(status, 200, "status of {query}: {body}");
+    body
+}
+
+/// Follows `GET /api/uploadposts/status?{query}` every `every` until the job has
+/// finished (`completed`, `failed` or `cancelled`); its last answer.
+pub async fn wait_finished(
+    base: &str,
+    key: &str,
+    query: &str,
+    within: std::time::Duration,
+    every: std::time::Duration,
+) -> serde_json::Value {
+    wait_for(&format!("job {query} finished"), within, every, || async {
+        let body = job_status(base, key, query).await;
+        match body["status"].as_str() {
+            Some("completed" | "failed" | "cancelled") => Ok(body),
+            _ => Err(body.to_string()),
+        }
+    })
+    .await
+}
