@@ -1,6 +1,8 @@
 //! Memory does not grow with file size: a 1 GiB video sent to all three sandbox
 //! platforms, with the server, the three fakes and the uploading client all in this
-//! process. Prints the peak resident memory (VmHWM) and the throughput.
+//! process. Prints the peak resident memory (VmHWM) and the throughput. The server
+//! keeps jobs in SQLite and their media in a local directory (the production default),
+//! both in a temporary directory. Exits non-zero above the 100 MiB budget.
 //!
 //! `cargo run --release -p fanout-benches --bin memory [-- <MiB>]`
 
@@ -82,6 +84,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "EXCEEDED"
         }
     );
+    // `exit` skips destructors: remove the server's files and the video first.
+    server.stop().await?;
+    dir.close()?;
     if !all_ok || peak >= 100 * 1024 {
         std::process::exit(1);
     }
