@@ -174,9 +174,7 @@ async fn refresh_once(
     if let Some(stored) = stored_connection(directory.as_ref(), &key).await {
         let margin = chrono::Duration::from_std(margin).unwrap_or(chrono::Duration::zero());
         let newer = stored.access_token() != stale.access_token();
-        let usable = stored
-            .expires_at
-            .is_none_or(|at| at - margin > Utc::now());
+        let usable = stored.expires_at.is_none_or(|at| at - margin > Utc::now());
         if newer && usable && stored.attribute(NEEDS_RECONNECT).is_none() {
             return Ok(stored);
         }
