@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use fanout_core::Config;
+use fanout_server::Config;
 use fanout_server::{App, RunningServer, Sandbox};
 
 /// The account every benchmark uses.

@@ -13,7 +13,6 @@
 pub mod accounts;
 mod api_error;
 pub mod auth;
-pub mod config;
 pub mod connect_state;
 mod engine;
 mod error;
@@ -34,7 +33,6 @@ pub use accounts::{
     Account, AccountDirectory, ApiKeyHash, Connection, MemoryDirectory, Plan, Profile, StoreError,
 };
 pub use api_error::{ApiError, ApiResponse};
-pub use config::Config;
 pub use connect_state::{ConnectAttempt, ConnectStateStore, MemoryConnectStates};
 pub use engine::{
     ConnectRedirect, Endpoint, Engine, EngineBuilder, EngineSettings, HistoryItem, HistoryPage,

@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), fanout_server::ServerError> {
-//! let config = fanout_core::Config::load()?;
+//! let config = fanout_server::Config::load()?;
 //! let app = fanout_server::App::build(config).await?;
 //! println!("listening on {}", app.base_url());
 //! app.serve(fanout_server::shutdown_signal()).await?;
@@ -12,6 +12,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod config;
 mod platforms;
 mod sandbox;
 mod seed;
@@ -22,10 +23,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fanout_core::config::ConfigError;
-use fanout_core::{Config, Engine, EngineSettings, LocalMediaHost};
+use fanout_core::{Engine, EngineSettings, LocalMediaHost};
 use tokio::net::TcpListener;
 
+pub use config::{Config, ConfigError};
 pub use sandbox::{Sandbox, SANDBOX_ACCOUNT, SANDBOX_API_KEY, SANDBOX_PROFILE};
 
 /// Why the server could not start or stopped.

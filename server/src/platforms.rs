@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
-use fanout_core::config::ConfigError;
-use fanout_core::{Config, Publisher};
+use crate::config::ConfigError;
+use fanout_core::Publisher;
+
+use crate::config::Config;
 use fanout_instagram::{InstagramConfig, InstagramPublisher};
 use fanout_linkedin::{LinkedInConfig, LinkedInPublisher};
 use fanout_tiktok::{TikTokConfig, TikTokPublisher};

@@ -26,7 +26,9 @@
 use std::collections::BTreeMap;
 
 use fanout_core::secrecy::ExposeSecret;
-use fanout_core::{Account, AccountDirectory, ApiKeyHash, Config, Plan, Profile, StoreError};
+use fanout_core::{Account, AccountDirectory, ApiKeyHash, Plan, Profile, StoreError};
+
+use crate::config::Config;
 
 use crate::sandbox::Sandbox;
 

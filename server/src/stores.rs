@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use fanout_core::config::{MediaConfig, StoreConfig};
+use crate::config::{MediaConfig, StoreConfig};
 use fanout_core::{
     AccountDirectory, ConnectStateStore, JobStore, MediaStore, MemoryConnectStates,
     MemoryDirectory, MemoryJobStore, MemoryUsage, StoreError, UsageStore,

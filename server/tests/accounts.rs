@@ -8,7 +8,8 @@ mod support;
 use std::sync::Arc;
 
 use chrono::Utc;
-use fanout_core::{AccountDirectory, Config, Connection};
+use fanout_core::{AccountDirectory, Connection};
+use fanout_server::Config;
 use fanout_server::{App, RunningServer, Sandbox};
 use fanout_testkit::media::mp4_bytes;
 use fanout_testkit::FakePlatform;

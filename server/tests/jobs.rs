@@ -22,7 +22,8 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use fanout_core::{unknown_outcome, Config, JobRef, PlatformState};
+use fanout_core::{unknown_outcome, JobRef, PlatformState};
+use fanout_server::Config;
 use fanout_server::{App, RunningServer};
 use fanout_testkit::fakes::instagram::FakeInstagram;
 use fanout_testkit::fakes::linkedin::FakeLinkedIn;

@@ -4,8 +4,8 @@ mod support;
 
 use std::time::Duration;
 
-use fanout_core::Config;
 use fanout_server::App;
+use fanout_server::Config;
 use fanout_testkit::media::mp4_bytes;
 use fanout_testkit::{FakePlatform, Fault, FaultKind};
 use support::*;

@@ -4,8 +4,8 @@
 
 mod support;
 
-use fanout_core::Config;
 use fanout_server::App;
+use fanout_server::Config;
 use fanout_testkit::fakes::instagram::FakeInstagram;
 use fanout_testkit::fakes::linkedin::FakeLinkedIn;
 use fanout_testkit::fakes::tiktok::FakeTikTok;

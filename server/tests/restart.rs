@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use fanout_core::secrecy::ExposeSecret;
-use fanout_core::{AccountDirectory, Config, Connection};
+use fanout_core::{AccountDirectory, Connection};
+use fanout_server::Config;
 use fanout_server::{App, RunningServer};
 use fanout_testkit::fakes::linkedin::FakeLinkedIn;
 use fanout_testkit::fakes::tiktok::FakeTikTok;

@@ -30,6 +30,7 @@ pub struct Account {
 
 /// Usage limits of a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Plan {
     /// Accepted upload requests per UTC calendar month.
     pub monthly_uploads: u64,

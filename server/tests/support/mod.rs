@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use fanout_core::Config;
+use fanout_server::Config;
 use fanout_server::{App, RunningServer, Sandbox};
 
 pub struct Running {

@@ -1,6 +1,11 @@
-//! Configuration: a TOML file named by `FANOUT_CONFIG`, every key overridable by an
-//! environment variable (`FANOUT_ADDR` for `addr`, `FANOUT_STORE__PATH` for
-//! `store.path`).
+//! The ready server's configuration: a TOML file named by `FANOUT_CONFIG`, every key
+//! overridable by an environment variable (`FANOUT_ADDR` for `addr`,
+//! `FANOUT_STORE__PATH` for `store.path`).
+//!
+//! Unknown keys are refused with the key's name and the nearest valid one (a typo such
+//! as `sandox = false` must not leave a server in sandbox mode). With a config file,
+//! sandbox mode is on only when the file (or `FANOUT_SANDBOX`) says `sandbox = true`;
+//! with no file at all it is on, so the first run needs nothing.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,13 +16,33 @@ use figment::Figment;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{Connection, Plan};
+use fanout_core::{Connection, Plan};
+
+/// Every top-level key of [`Config`] (environment variables are read for these only).
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "addr",
+    "public_base_url",
+    "jwt_secret",
+    "sandbox",
+    "max_upload_bytes",
+    "publish_timeout_secs",
+    "media_link_ttl_secs",
+    "token_refresh_margin_secs",
+    "spool_dir",
+    "store",
+    "media",
+    "jobs",
+    "plans",
+    "accounts",
+    "platforms",
+];
 
 /// The environment variable naming the TOML config file.
 pub const CONFIG_FILE_VAR: &str = "FANOUT_CONFIG";
 
 /// Everything the ready server reads.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     /// Where the server listens.
     #[serde(default = "defaults::addr")]
@@ -28,8 +53,9 @@ pub struct Config {
     /// Secret for HS256 Bearer tokens.
     #[serde(default)]
     pub jwt_secret: Option<SecretString>,
-    /// Run the fake platforms in-process and point the publishers at them.
-    #[serde(default = "defaults::sandbox")]
+    /// Run the fake platforms in-process and point the publishers at them. Off unless
+    /// the file says so; on when there is no config file at all.
+    #[serde(default)]
     pub sandbox: bool,
     /// Largest request body accepted (413 beyond it).
     #[serde(default = "defaults::max_upload_bytes")]
@@ -71,7 +97,7 @@ pub struct Config {
 
 /// Which store holds accounts and usage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum StoreConfig {
     /// One SQLite file (the default; nothing to install).
     Sqlite {
@@ -93,7 +119,7 @@ impl Default for StoreConfig {
 
 /// Where job media lives (`[media]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum MediaConfig {
     /// A local directory. Several processes on one machine or one shared volume can
     /// use the same one.
@@ -157,6 +183,7 @@ impl Default for JobsConfig {
 
 /// An account to seed.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AccountConfig {
     /// Unique name (the `sub` of its JWTs).
     pub name: String,
@@ -175,6 +202,7 @@ pub struct AccountConfig {
 
 /// A profile to seed.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProfileConfig {
     /// The profile's username (the form's `user`).
     pub username: String,
@@ -194,18 +222,28 @@ impl Config {
         Self::from_figment(Self::figment())
     }
 
-    /// The figment [`Config::load`] reads: the file, then the environment.
+    /// The figment [`Config::load`] reads: the file, then the environment. Without a
+    /// file, `sandbox` defaults to `true`.
     pub fn figment() -> Figment {
         let mut figment = Figment::new();
-        if let Ok(path) = std::env::var(CONFIG_FILE_VAR) {
-            figment = figment.merge(Toml::file_exact(path));
+        match std::env::var(CONFIG_FILE_VAR) {
+            Ok(path) => figment = figment.merge(Toml::file_exact(path)),
+            Err(_) => figment = figment.merge(Serialized::default("sandbox", true)),
         }
-        figment.merge(Env::prefixed("FANOUT_").ignore(&["config"]).split("__"))
+        // The environment is shared with other programs (FANOUT_PYTHON, say): only
+        // variables naming a key of this config are read.
+        let env = Env::prefixed("FANOUT_")
+            .filter(|key| {
+                let top = key.as_str().split("__").next().unwrap_or_default();
+                TOP_LEVEL_KEYS.iter().any(|k| k.eq_ignore_ascii_case(top))
+            })
+            .split("__");
+        figment.merge(env)
     }
 
     /// Extracts and checks a config from any figment (tests build their own).
     pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
-        let config: Config = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        let config: Config = figment.extract().map_err(explain)?;
         config.check()?;
         Ok(config)
     }
@@ -246,14 +284,45 @@ impl Config {
     }
 }
 
+/// Words figment's errors for people: an unknown key names the nearest valid one.
+fn explain(errors: figment::Error) -> ConfigError {
+    let sentences: Vec<String> = errors
+        .into_iter()
+        .map(|error| {
+            let at = |path: &[String]| {
+                if path.is_empty() {
+                    String::new()
+                } else {
+                    format!(" in [{}]", path.join("."))
+                }
+            };
+            match &error.kind {
+                figment::error::Kind::UnknownField(key, expected) => {
+                    // The path sometimes ends with the key itself.
+                    let mut path = error.path.clone();
+                    if path.last() == Some(key) {
+                        path.pop();
+                    }
+                    let at = at(&path);
+                    let nearest = expected
+                        .iter()
+                        .min_by_key(|valid| strsim::levenshtein(key, valid))
+                        .map(|valid| format!("; did you mean `{valid}`?"))
+                        .unwrap_or_default();
+                    format!("unknown key `{key}`{at}{nearest}")
+                }
+                _ => format!("{error}{}", at(&error.path)),
+            }
+        })
+        .collect();
+    ConfigError(sentences.join("; "))
+}
+
 mod defaults {
     use std::path::PathBuf;
 
     pub fn addr() -> String {
         "127.0.0.1:8080".into()
-    }
-    pub fn sandbox() -> bool {
-        true
     }
     pub fn max_upload_bytes() -> u64 {
         4 * 1024 * 1024 * 1024
@@ -341,9 +410,76 @@ base_url = "http://127.0.0.1:1/"
     }
 
     #[test]
-    fn defaults_are_sandbox_and_sqlite() {
+    fn a_file_turns_sandbox_on_only_when_it_says_so() {
+        assert!(!Config::from_toml("").unwrap().sandbox);
+        assert!(Config::from_toml("sandbox = true").unwrap().sandbox);
+    }
+
+    #[test]
+    fn unknown_keys_name_the_nearest_valid_one() {
+        let err = Config::from_toml("sandox = false").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "invalid configuration: unknown key `sandox`; did you mean `sandbox`?"
+        );
+        let err = Config::from_toml("[store]\nkind = \"sqlite\"\npaht = \"x.db\"")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid configuration: unknown key `paht` in [store]; did you mean `path`?"
+        );
+        let err = Config::from_toml("[jobs]\nsync_timeout = 5")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid configuration: unknown key `sync_timeout` in [jobs]; did you mean `sync_timeout_secs`?"
+        );
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn without_a_file_the_sandbox_is_on() {
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            let c = Config::load().map_err(|e| e.to_string())?;
+            assert!(c.sandbox);
+            jail.create_file("fanout.toml", "addr = \"127.0.0.1:1\"")?;
+            jail.set_env("FANOUT_CONFIG", "fanout.toml");
+            let c = Config::load().map_err(|e| e.to_string())?;
+            assert!(
+                !c.sandbox,
+                "a file that does not say sandbox = true runs for real"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn every_top_level_key_is_listed_for_the_environment() {
+        let mut dict = figment::value::Dict::new();
+        dict.insert("not_a_key".into(), figment::value::Value::from(1u8));
+        let errors = Figment::from(Serialized::defaults(dict))
+            .extract::<Config>()
+            .unwrap_err();
+        let expected = errors
+            .into_iter()
+            .find_map(|e| match e.kind {
+                figment::error::Kind::UnknownField(_, expected) => Some(expected),
+                _ => None,
+            })
+            .expect("an unknown key is refused");
+        let mut fields: Vec<&str> = expected.to_vec();
+        let mut listed: Vec<&str> = TOP_LEVEL_KEYS.to_vec();
+        fields.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(fields, listed);
+    }
+
+    #[test]
+    fn defaults_are_sqlite() {
         let c = Config::from_toml("").unwrap();
-        assert!(c.sandbox);
         assert_eq!(c.addr, "127.0.0.1:8080");
         assert_eq!(
             c.store,
