@@ -14,6 +14,10 @@
 
 pub mod config;
 mod platforms;
+#[cfg(feature = "sandbox")]
+mod sandbox;
+#[cfg(not(feature = "sandbox"))]
+#[path = "no_sandbox.rs"]
 mod sandbox;
 mod seed;
 mod stores;
@@ -27,7 +31,14 @@ use fanout_core::{Engine, EngineSettings, LocalMediaHost};
 use tokio::net::TcpListener;
 
 pub use config::{Config, ConfigError};
-pub use sandbox::{Sandbox, SANDBOX_ACCOUNT, SANDBOX_API_KEY, SANDBOX_PROFILE};
+pub use sandbox::Sandbox;
+
+/// The demo account seeded when sandbox mode has no accounts configured.
+pub const SANDBOX_ACCOUNT: &str = "sandbox";
+/// The demo account's API key.
+pub const SANDBOX_API_KEY: &str = "sandbox-key";
+/// The demo account's profile (the form's `user`).
+pub const SANDBOX_PROFILE: &str = "main";
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -88,14 +99,15 @@ impl App {
             None => url::Url::parse(&format!("http://{local_addr}/"))
                 .map_err(|e| ConfigError(format!("public_base_url: {e}")))?,
         };
-        let stores = stores::open(&config.store, config.media.as_ref()).await?;
-        let media_dir = stores.media_dir;
-        let directory = stores.directory;
+        // Before any file is created: a build without the sandbox refuses it here.
         let sandbox = if config.sandbox {
             Some(Arc::new(Sandbox::start().await?))
         } else {
             None
         };
+        let stores = stores::open(&config.store, config.media.as_ref()).await?;
+        let media_dir = stores.media_dir;
+        let directory = stores.directory;
         seed::accounts(&config, directory.as_ref(), sandbox.as_deref()).await?;
         let publishers = platforms::build(&config, sandbox.as_deref())?;
         let media_host = Arc::new(LocalMediaHost::new(

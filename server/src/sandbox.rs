@@ -1,19 +1,33 @@
-//! Sandbox mode: the three fake platforms in-process, so a newcomer sees real fan-out
-//! without any platform account.
+//! Sandbox mode (cargo feature `sandbox`): the three fake platforms in-process, so a
+//! newcomer sees real fan-out without any platform account.
 
 use std::collections::BTreeMap;
 
+use fanout_core::secrecy::SecretString;
 use fanout_core::{Account, ApiKeyHash, Connection, Plan, Profile};
+use fanout_instagram::InstagramConfig;
+use fanout_linkedin::LinkedInConfig;
+use fanout_testkit::fakes;
 use fanout_testkit::fakes::instagram::FakeInstagram;
 use fanout_testkit::fakes::linkedin::FakeLinkedIn;
 use fanout_testkit::fakes::tiktok::FakeTikTok;
+use fanout_tiktok::TikTokConfig;
 
-/// The demo account seeded when sandbox mode has no accounts configured.
-pub const SANDBOX_ACCOUNT: &str = "sandbox";
-/// The demo account's API key.
-pub const SANDBOX_API_KEY: &str = "sandbox-key";
-/// The demo account's profile (the form's `user`).
-pub const SANDBOX_PROFILE: &str = "main";
+use crate::{SANDBOX_ACCOUNT, SANDBOX_API_KEY, SANDBOX_PROFILE};
+
+/// Status polls in sandbox mode: the fakes finish at once, so poll at least this often.
+const SANDBOX_POLL_INTERVAL_MS: u64 = 100;
+/// TikTok's real quota is 6 init calls a minute per token; the fake has none, so the
+/// sandbox does not make a demo wait for it.
+const SANDBOX_TIKTOK_INITS_PER_MINUTE: u32 = 600;
+/// Likewise Instagram's 200 calls an hour per token.
+const SANDBOX_INSTAGRAM_CALLS_PER_HOUR: u32 = 100_000;
+/// Likewise LinkedIn's daily posts per member.
+const SANDBOX_LINKEDIN_POSTS_PER_DAY: u32 = 100_000;
+
+fn secret(value: &str) -> SecretString {
+    SecretString::from(value.to_string())
+}
 
 /// The running fakes. They stop when this is dropped.
 pub struct Sandbox {
@@ -39,6 +53,36 @@ impl Sandbox {
             instagram: FakeInstagram::spawn().await?,
             linkedin: FakeLinkedIn::spawn().await?,
         })
+    }
+
+    /// Points the three platforms' configs at these fakes: API and OAuth hosts, the
+    /// app credentials the fakes accept (so `/api/connect` and refresh work), fast
+    /// status polls, and no self-imposed quotas the fakes do not model.
+    pub(crate) fn point(
+        &self,
+        tiktok: &mut TikTokConfig,
+        instagram: &mut InstagramConfig,
+        linkedin: &mut LinkedInConfig,
+    ) {
+        tiktok.oauth_base_url = self.tiktok.base_url();
+        tiktok.client_id = Some(fakes::tiktok::FAKE_CLIENT_KEY.into());
+        tiktok.client_secret = Some(secret(fakes::tiktok::FAKE_CLIENT_SECRET));
+        instagram.oauth_base_url = self.instagram.oauth_base_url();
+        instagram.client_id = Some(fakes::instagram::FAKE_CLIENT_ID.into());
+        instagram.client_secret = Some(secret(fakes::instagram::FAKE_CLIENT_SECRET));
+        linkedin.oauth_base_url = self.linkedin.base_url();
+        linkedin.client_id = Some(fakes::linkedin::DEFAULT_CLIENT_ID.into());
+        linkedin.client_secret = Some(secret(fakes::linkedin::DEFAULT_CLIENT_SECRET));
+        tiktok.base_url = self.tiktok.base_url();
+        tiktok.poll_interval_ms = tiktok.poll_interval_ms.min(SANDBOX_POLL_INTERVAL_MS);
+        tiktok.init_calls_per_minute = SANDBOX_TIKTOK_INITS_PER_MINUTE;
+        instagram.base_url = self.instagram.base_url();
+        instagram.upload_base_url = self.instagram.upload_base_url();
+        instagram.poll_interval_ms = instagram.poll_interval_ms.min(SANDBOX_POLL_INTERVAL_MS);
+        instagram.calls_per_hour = SANDBOX_INSTAGRAM_CALLS_PER_HOUR;
+        linkedin.base_url = self.linkedin.base_url();
+        linkedin.poll_interval_ms = linkedin.poll_interval_ms.min(SANDBOX_POLL_INTERVAL_MS);
+        linkedin.daily_post_limit = SANDBOX_LINKEDIN_POSTS_PER_DAY;
     }
 
     /// Makes the fake of `platform` accept this connection's access token.
