@@ -61,7 +61,7 @@ impl MemoryConnectStates {
 }
 
 fn poisoned() -> StoreError {
-    StoreError("the in-memory connect states are poisoned".into())
+    StoreError::other("the in-memory connect states are poisoned")
 }
 
 #[async_trait]

@@ -31,6 +31,7 @@ pub mod usage;
 
 pub use accounts::{
     Account, AccountDirectory, ApiKeyHash, Connection, MemoryDirectory, Plan, Profile, StoreError,
+    StoreErrorKind,
 };
 pub use api_error::{ApiError, ApiResponse};
 pub use connect_state::{ConnectAttempt, ConnectStateStore, MemoryConnectStates};

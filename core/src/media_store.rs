@@ -65,13 +65,14 @@ impl MediaStore {
     pub fn local(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(|e| {
-            StoreError(format!(
+            StoreError::unavailable(format!(
                 "could not create the media directory {}: {e}",
                 dir.display()
             ))
+            .with_source(e)
         })?;
         let fs = LocalFileSystem::new_with_prefix(dir).map_err(|e| {
-            StoreError(format!(
+            StoreError::unavailable(format!(
                 "could not open the media directory {}: {e}",
                 dir.display()
             ))
@@ -107,9 +108,10 @@ impl MediaStore {
         .await;
         if let Err(err) = copied {
             let _ = writer.abort().await;
-            return Err(StoreError(format!(
+            return Err(StoreError::unavailable(format!(
                 "could not keep the media of job {job_id}: {err}"
-            )));
+            ))
+            .with_source(err));
         }
         Ok(StoredMedia {
             key: location.to_string(),
@@ -126,7 +128,7 @@ impl MediaStore {
             .ok()
             .and_then(|raw| raw.try_into().ok())
             .ok_or_else(|| {
-                StoreError(format!(
+                StoreError::corrupt(format!(
                     "the stored medium {} has a malformed SHA-256",
                     stored.key
                 ))
@@ -145,7 +147,8 @@ impl MediaStore {
     pub async fn delete_job(&self, job_id: &str) -> Result<(), StoreError> {
         let prefix = ObjectPath::from(format!("jobs/{job_id}"));
         let failed = |e: object_store::Error| {
-            StoreError(format!("could not delete the media of job {job_id}: {e}"))
+            StoreError::unavailable(format!("could not delete the media of job {job_id}: {e}"))
+                .with_source(e)
         };
         let locations: Vec<ObjectPath> = self
             .store

@@ -72,7 +72,7 @@ fn configured_accounts(config: &Config) -> Result<Vec<Account>, StoreError> {
     let mut accounts = Vec::new();
     for seed in &config.accounts {
         let plan: Plan = config.plans.get(&seed.plan).copied().ok_or_else(|| {
-            StoreError(format!("account `{}` names an undefined plan", seed.name))
+            StoreError::invalid(format!("account `{}` names an undefined plan", seed.name))
         })?;
         let profiles: BTreeMap<String, Profile> = seed
             .profiles

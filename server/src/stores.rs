@@ -37,7 +37,9 @@ pub(crate) async fn open(
                 .prefix("fanout-media-")
                 .tempdir()
                 .map_err(|e| {
-                    StoreError(format!("could not create a temporary media directory: {e}"))
+                    StoreError::unavailable(format!(
+                        "could not create a temporary media directory: {e}"
+                    ))
                 })?;
             let opened = MediaStore::local(dir.path())?;
             media_dir = Some(dir);

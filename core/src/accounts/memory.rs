@@ -22,7 +22,7 @@ impl MemoryDirectory {
     fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, HashMap<String, Account>>, StoreError> {
         self.accounts
             .read()
-            .map_err(|_| StoreError("the in-memory account directory is poisoned".into()))
+            .map_err(|_| StoreError::other("the in-memory account directory is poisoned"))
     }
 
     fn write(
@@ -30,7 +30,7 @@ impl MemoryDirectory {
     ) -> Result<std::sync::RwLockWriteGuard<'_, HashMap<String, Account>>, StoreError> {
         self.accounts
             .write()
-            .map_err(|_| StoreError("the in-memory account directory is poisoned".into()))
+            .map_err(|_| StoreError::other("the in-memory account directory is poisoned"))
     }
 }
 
@@ -67,7 +67,7 @@ impl AccountDirectory for MemoryDirectory {
         let mut accounts = self.write()?;
         let acc = accounts
             .get_mut(account)
-            .ok_or_else(|| StoreError(format!("no account named {account}")))?;
+            .ok_or_else(|| StoreError::not_found(format!("no account named {account}")))?;
         acc.profiles
             .entry(profile.to_string())
             .or_insert_with(|| Profile {

@@ -157,15 +157,107 @@ impl std::fmt::Debug for ApiKeyHash {
     }
 }
 
-/// A store failed; the message says which and why, without secrets.
+/// What kind of failure a [`StoreError`] is: callers decide by kind (retry an
+/// unavailable store, alert on a corrupt one), people read the message.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreErrorKind {
+    /// What was asked for does not exist.
+    NotFound,
+    /// The write conflicts with what is stored (a unique key, a concurrent writer).
+    Conflict,
+    /// The store cannot be reached or is busy right now; retrying may work.
+    Unavailable,
+    /// What is stored cannot be read back (changed outside fanout, damaged).
+    Corrupt,
+    /// The request or the configuration is wrong; retrying will not help.
+    Invalid,
+    /// Anything else.
+    Other,
+}
+
+/// A store failed: a kind, a sentence saying which store, what and why (never a
+/// secret), and the underlying error as its [`std::error::Error::source`].
+///
+/// ```
+/// use fanout_core::{StoreError, StoreErrorKind};
+/// let io = std::io::Error::other("disk full");
+/// let err = StoreError::unavailable("could not write the job").with_source(io);
+/// assert_eq!(err.kind(), StoreErrorKind::Unavailable);
+/// assert_eq!(err.to_string(), "could not write the job");
+/// assert_eq!(std::error::Error::source(&err).unwrap().to_string(), "disk full");
+/// ```
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StoreError(pub String);
+#[error("{message}")]
+pub struct StoreError {
+    kind: StoreErrorKind,
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
 
 impl StoreError {
-    /// Wraps any error with a sentence of context.
+    /// An error of `kind` with the given sentence.
+    pub fn new(kind: StoreErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// [`StoreErrorKind::NotFound`].
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StoreErrorKind::NotFound, message)
+    }
+
+    /// [`StoreErrorKind::Conflict`].
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StoreErrorKind::Conflict, message)
+    }
+
+    /// [`StoreErrorKind::Unavailable`].
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StoreErrorKind::Unavailable, message)
+    }
+
+    /// [`StoreErrorKind::Corrupt`].
+    pub fn corrupt(message: impl Into<String>) -> Self {
+        Self::new(StoreErrorKind::Corrupt, message)
+    }
+
+    /// [`StoreErrorKind::Invalid`].
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StoreErrorKind::Invalid, message)
+    }
+
+    /// [`StoreErrorKind::Other`].
+    pub fn other(message: impl Into<String>) -> Self {
+        Self::new(StoreErrorKind::Other, message)
+    }
+
+    /// The same error with `source` as its cause.
+    pub fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Wraps any error with a sentence of context ([`StoreErrorKind::Other`]).
     pub fn wrap(context: &str, err: impl std::fmt::Display) -> Self {
-        Self(format!("{context}: {err}"))
+        Self::other(format!("{context}: {err}"))
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+
+    /// The sentence.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 

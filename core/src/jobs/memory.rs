@@ -26,7 +26,7 @@ impl MemoryJobStore {
     fn lock(&self) -> Result<MutexGuard<'_, HashMap<String, Job>>, StoreError> {
         self.jobs
             .lock()
-            .map_err(|_| StoreError("the in-memory job store is poisoned".into()))
+            .map_err(|_| StoreError::other("the in-memory job store is poisoned"))
     }
 }
 

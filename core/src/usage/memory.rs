@@ -36,7 +36,7 @@ impl UsageStore for MemoryUsage {
         let mut counters = self
             .counters
             .lock()
-            .map_err(|_| StoreError("the in-memory usage counters are poisoned".into()))?;
+            .map_err(|_| StoreError::other("the in-memory usage counters are poisoned"))?;
         let month_key = (req.account.to_string(), month, MONTH.to_string());
         let used = counters.get(&month_key).copied().unwrap_or(0);
         if used >= req.monthly_limit {
@@ -75,7 +75,7 @@ impl UsageStore for MemoryUsage {
         let mut counters = self
             .counters
             .lock()
-            .map_err(|_| StoreError("the in-memory usage counters are poisoned".into()))?;
+            .map_err(|_| StoreError::other("the in-memory usage counters are poisoned"))?;
         let mut keys = vec![(req.account.to_string(), month, MONTH.to_string())];
         keys.extend(
             req.social_accounts
@@ -100,7 +100,7 @@ impl UsageStore for MemoryUsage {
         let counters = self
             .counters
             .lock()
-            .map_err(|_| StoreError("the in-memory usage counters are poisoned".into()))?;
+            .map_err(|_| StoreError::other("the in-memory usage counters are poisoned"))?;
         let count = counters
             .get(&(account.to_string(), month, MONTH.to_string()))
             .copied()

@@ -29,7 +29,7 @@ pub(crate) fn opt_time_from_text(
 /// A count or limit as SQLite stores it (signed 64-bit).
 pub(crate) fn count_to_sql(n: u64, what: &str) -> Result<i64, StoreError> {
     i64::try_from(n).map_err(|_| {
-        StoreError(format!(
+        StoreError::invalid(format!(
             "the SQLite store cannot hold {what} {n}: it is above {} — use a smaller value",
             i64::MAX
         ))

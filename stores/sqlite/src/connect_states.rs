@@ -27,7 +27,7 @@ impl ConnectStateStore for SqliteStore {
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let json = serde_json::to_string(attempt).map_err(|err| {
-            StoreError(format!(
+            StoreError::other(format!(
                 "the SQLite store could not write a {} connection attempt as JSON: {err} — \
                  this is a bug in fanout; nothing was stored",
                 attempt.platform
@@ -40,18 +40,18 @@ impl ConnectStateStore for SqliteStore {
         self.with_conn(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(|e| failed(&what, &e))?;
+                .map_err(|e| failed(&what, e))?;
             tx.prepare_cached("DELETE FROM connect_states WHERE expires_at <= ?1")
                 .and_then(|mut stmt| stmt.execute([&now]))
-                .map_err(|e| failed(&what, &e))?;
+                .map_err(|e| failed(&what, e))?;
             tx.prepare_cached(
                 "INSERT INTO connect_states (state, attempt, expires_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (state) DO UPDATE
                  SET attempt = excluded.attempt, expires_at = excluded.expires_at",
             )
             .and_then(|mut stmt| stmt.execute(params![state, json, expires_at]))
-            .map_err(|e| failed(&what, &e))?;
-            tx.commit().map_err(|e| failed(&what, &e))
+            .map_err(|e| failed(&what, e))?;
+            tx.commit().map_err(|e| failed(&what, e))
         })
         .await
     }
@@ -67,7 +67,7 @@ impl ConnectStateStore for SqliteStore {
                 let what = "take a connection attempt";
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(|e| failed(what, &e))?;
+                    .map_err(|e| failed(what, e))?;
                 let row: Option<(String, String)> = tx
                     .prepare_cached(
                         "DELETE FROM connect_states WHERE state = ?1
@@ -77,8 +77,8 @@ impl ConnectStateStore for SqliteStore {
                         stmt.query_row([&state], |r| Ok((r.get(0)?, r.get(1)?)))
                             .optional()
                     })
-                    .map_err(|e| failed(what, &e))?;
-                tx.commit().map_err(|e| failed(what, &e))?;
+                    .map_err(|e| failed(what, e))?;
+                tx.commit().map_err(|e| failed(what, e))?;
                 Ok(row)
             })
             .await?;

@@ -27,7 +27,7 @@ impl AccountDirectory for SqliteStore {
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()
-                .map_err(|e| failed("look up an account by API key", &e))?;
+                .map_err(|e| failed("look up an account by API key", e))?;
             let Some((name, stored)) = row else {
                 return Ok(None);
             };
@@ -56,7 +56,7 @@ impl AccountDirectory for SqliteStore {
             let what = format!("store account {}", account.name);
             let tx = write_tx(conn, &what)?;
             write_account(&tx, &account)?;
-            tx.commit().map_err(|e| failed(&what, &e))
+            tx.commit().map_err(|e| failed(&what, e))
         })
         .await
     }
@@ -68,7 +68,7 @@ impl AccountDirectory for SqliteStore {
             // stay, so re-creating an account does not reset its limits.
             conn.execute("DELETE FROM accounts WHERE name = ?1", [&name])
                 .map(|n| n > 0)
-                .map_err(|e| failed(format_args!("remove account {name}"), &e))
+                .map_err(|e| failed(format_args!("remove account {name}"), e))
         })
         .await
     }
@@ -93,10 +93,10 @@ impl AccountDirectory for SqliteStore {
                     Ok(())
                 })
                 .optional()
-                .map_err(|e| failed(&what, &e))?
+                .map_err(|e| failed(&what, e))?
                 .is_some();
             if !exists {
-                return Err(StoreError(format!(
+                return Err(StoreError::not_found(format!(
                     "could not save the {platform} connection: no account named {account} \
                      — create the account first"
                 )));
@@ -105,10 +105,10 @@ impl AccountDirectory for SqliteStore {
                 "INSERT OR IGNORE INTO profiles (account, username) VALUES (?1, ?2)",
                 params![account, profile],
             )
-            .map_err(|e| failed(&what, &e))?;
+            .map_err(|e| failed(&what, e))?;
             write_connection(&tx, &account, &profile, &platform, &connection)
-                .map_err(|e| failed(&what, &e))?;
-            tx.commit().map_err(|e| failed(&what, &e))
+                .map_err(|e| failed(&what, e))?;
+            tx.commit().map_err(|e| failed(&what, e))
         })
         .await
     }
@@ -117,13 +117,13 @@ impl AccountDirectory for SqliteStore {
 /// A deferred transaction: one consistent snapshot for the several reads of an account.
 fn read_tx(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
     conn.transaction_with_behavior(TransactionBehavior::Deferred)
-        .map_err(|e| failed("start a read transaction", &e))
+        .map_err(|e| failed("start a read transaction", e))
 }
 
 /// A write transaction that takes the write lock at once.
 fn write_tx<'c>(conn: &'c mut Connection, what: &str) -> Result<Transaction<'c>, StoreError> {
     conn.transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(|e| failed(what, &e))
+        .map_err(|e| failed(what, e))
 }
 
 fn write_account(tx: &Transaction<'_>, account: &Account) -> Result<(), StoreError> {
@@ -151,19 +151,19 @@ fn write_account(tx: &Transaction<'_>, account: &Account) -> Result<(), StoreErr
             daily,
         ],
     )
-    .map_err(|e| failed(&what, &e))?;
+    .map_err(|e| failed(&what, e))?;
     // Replace the profiles whole: the cascade removes their connections.
     tx.execute("DELETE FROM profiles WHERE account = ?1", [&account.name])
-        .map_err(|e| failed(&what, &e))?;
+        .map_err(|e| failed(&what, e))?;
     for (username, profile) in &account.profiles {
         tx.execute(
             "INSERT INTO profiles (account, username) VALUES (?1, ?2)",
             params![account.name, username],
         )
-        .map_err(|e| failed(&what, &e))?;
+        .map_err(|e| failed(&what, e))?;
         for (platform, connection) in &profile.connections {
             write_connection(tx, &account.name, username, platform, connection)
-                .map_err(|e| failed(&what, &e))?;
+                .map_err(|e| failed(&what, e))?;
         }
     }
     Ok(())
@@ -221,7 +221,7 @@ fn load_account(tx: &Transaction<'_>, name: &str) -> Result<Option<Account>, Sto
             },
         )
         .optional()
-        .map_err(|e| failed(&what, &e))?;
+        .map_err(|e| failed(&what, e))?;
     let Some((hash, expires, monthly, daily)) = row else {
         return Ok(None);
     };
@@ -240,11 +240,11 @@ fn load_account(tx: &Transaction<'_>, name: &str) -> Result<Option<Account>, Sto
     let mut profiles = BTreeMap::new();
     let mut stmt = tx
         .prepare_cached("SELECT username FROM profiles WHERE account = ?1")
-        .map_err(|e| failed(&what, &e))?;
+        .map_err(|e| failed(&what, e))?;
     let usernames = stmt
         .query_map([name], |r| r.get::<_, String>(0))
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .map_err(|e| failed(&what, &e))?;
+        .map_err(|e| failed(&what, e))?;
     for username in usernames {
         profiles.insert(
             username.clone(),
@@ -290,7 +290,7 @@ fn load_connections(
                     attributes
              FROM connections WHERE account = ?1",
         )
-        .map_err(|e| failed(&what, &e))?;
+        .map_err(|e| failed(&what, e))?;
     let rows: Vec<ConnectionRow> = stmt
         .query_map([name], |r| {
             Ok((
@@ -304,7 +304,7 @@ fn load_connections(
             ))
         })
         .and_then(|rows| rows.collect())
-        .map_err(|e| failed(&what, &e))?;
+        .map_err(|e| failed(&what, e))?;
     for (profile, platform, account_name, access, refresh, expires, attributes) in rows {
         let context = format!("{platform} connection of {name}/{profile}");
         let attributes: BTreeMap<String, String> = serde_json::from_str(&attributes)

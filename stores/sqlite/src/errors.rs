@@ -5,36 +5,63 @@
 use std::fmt::Display;
 use std::path::Path;
 
-use fanout_core::StoreError;
+use fanout_core::{StoreError, StoreErrorKind};
 use rusqlite::ErrorCode;
 
-/// "the SQLite store could not `what`: `err` — `advice`".
-pub(crate) fn failed(what: impl Display, err: &rusqlite::Error) -> StoreError {
-    StoreError(format!(
-        "the SQLite store could not {what}: {err} — {}",
-        advice(err)
-    ))
+/// "the SQLite store could not `what`: `err` — `advice`", with `err` as the source.
+pub(crate) fn failed(what: impl Display, err: rusqlite::Error) -> StoreError {
+    StoreError::new(
+        kind(&err),
+        format!(
+            "the SQLite store could not {what}: {err} — {}",
+            advice(&err)
+        ),
+    )
+    .with_source(err)
 }
 
 /// Opening (or preparing) the file at `path` failed.
-pub(crate) fn open_failed(path: &Path, err: &rusqlite::Error) -> StoreError {
-    StoreError(format!(
+pub(crate) fn open_failed(path: &Path, err: rusqlite::Error) -> StoreError {
+    let message = format!(
         "could not open the SQLite store at {}: {err} — {}",
         path.display(),
-        match code(err) {
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => advice(err),
-            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => advice(err),
+        match code(&err) {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => advice(&err),
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => advice(&err),
             _ => "check the path is writable and its directory exists",
         }
-    ))
+    );
+    let kind = match kind(&err) {
+        StoreErrorKind::Corrupt => StoreErrorKind::Corrupt,
+        _ => StoreErrorKind::Unavailable,
+    };
+    StoreError::new(kind, message).with_source(err)
 }
 
 /// A value read back from the file is not what fanout wrote.
 pub(crate) fn corrupt(what: impl Display) -> StoreError {
-    StoreError(format!(
+    StoreError::corrupt(format!(
         "the SQLite store holds an unreadable {what} — the file was changed outside \
          fanout; fix or remove that row"
     ))
+}
+
+/// The kind of a SQLite failure.
+fn kind(err: &rusqlite::Error) -> StoreErrorKind {
+    match code(err) {
+        Some(
+            ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::DiskFull
+            | ErrorCode::CannotOpen
+            | ErrorCode::ReadOnly
+            | ErrorCode::PermissionDenied
+            | ErrorCode::SystemIoFailure,
+        ) => StoreErrorKind::Unavailable,
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreErrorKind::Corrupt,
+        Some(ErrorCode::ConstraintViolation) => StoreErrorKind::Conflict,
+        _ => StoreErrorKind::Other,
+    }
 }
 
 fn code(err: &rusqlite::Error) -> Option<ErrorCode> {

@@ -46,7 +46,7 @@ impl Row {
     /// The row for `job` as it will be stored.
     fn of(job: &Job) -> Result<Self, StoreError> {
         let json = serde_json::to_string(job).map_err(|err| {
-            StoreError(format!(
+            StoreError::other(format!(
                 "the SQLite store could not write job {} as JSON: {err} — this is a bug \
                  in fanout; nothing was stored",
                 job.job_id
@@ -102,7 +102,7 @@ fn read_jobs<P: Params>(
             stmt.query_map(params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect()
         })
-        .map_err(|e| failed(what, &e))?;
+        .map_err(|e| failed(what, e))?;
     rows.iter()
         .map(|(id, version, json)| decode(id, *version, json))
         .collect()
@@ -120,7 +120,7 @@ fn read_job<P: Params>(
 
 fn write_tx<'c>(conn: &'c mut Connection, what: &str) -> Result<Transaction<'c>, StoreError> {
     conn.transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(|e| failed(what, &e))
+        .map_err(|e| failed(what, e))
 }
 
 /// A count or offset as SQLite's `LIMIT` / `OFFSET` takes it (larger means all).
@@ -166,7 +166,7 @@ impl JobStore for SqliteStore {
                         r.get(0)
                     })
                 })
-                .map_err(|e| failed(&what, &e))?;
+                .map_err(|e| failed(&what, e))?;
             if taken {
                 return Ok(Insert::RequestIdTaken);
             }
@@ -195,8 +195,8 @@ impl JobStore for SqliteStore {
                     row.json,
                 ])
             })
-            .map_err(|e| failed(&what, &e))?;
-            tx.commit().map_err(|e| failed(&what, &e))?;
+            .map_err(|e| failed(&what, e))?;
+            tx.commit().map_err(|e| failed(&what, e))?;
             Ok(Insert::Created)
         })
         .await
@@ -235,7 +235,7 @@ impl JobStore for SqliteStore {
     async fn update(&self, job: &mut Job) -> Result<bool, StoreError> {
         let expected = count_to_sql(job.version, "a job version of")?;
         let Some(next) = job.version.checked_add(1) else {
-            return Err(StoreError(format!(
+            return Err(StoreError::corrupt(format!(
                 "the SQLite store cannot update job {}: its version {} is at the largest \
                  value — the job was written outside fanout; fix that row",
                 job.job_id, job.version
@@ -278,8 +278,8 @@ impl JobStore for SqliteStore {
                             expected,
                         ])
                     })
-                    .map_err(|e| failed(&what, &e))?;
-                tx.commit().map_err(|e| failed(&what, &e))?;
+                    .map_err(|e| failed(&what, e))?;
+                tx.commit().map_err(|e| failed(&what, e))?;
                 Ok(changed == 1)
             })
             .await?;
@@ -296,8 +296,8 @@ impl JobStore for SqliteStore {
             let tx = write_tx(conn, &what)?;
             let deleted = tx
                 .execute("DELETE FROM jobs WHERE job_id = ?1", [&job_id])
-                .map_err(|e| failed(&what, &e))?;
-            tx.commit().map_err(|e| failed(&what, &e))?;
+                .map_err(|e| failed(&what, e))?;
+            tx.commit().map_err(|e| failed(&what, e))?;
             Ok(deleted > 0)
         })
         .await
@@ -353,7 +353,7 @@ impl JobStore for SqliteStore {
                      WHERE account = ?1",
                 )
                 .and_then(|mut stmt| stmt.query_row([&account], |r| Ok((r.get(0)?, r.get(1)?))))
-                .map_err(|e| failed(&what, &e))?;
+                .map_err(|e| failed(&what, e))?;
             Ok((
                 count_from_sql(jobs, &format!("job count of account {account}"))?,
                 count_from_sql(platforms, &format!("platform count of account {account}"))?,

@@ -56,7 +56,7 @@ impl SqliteStore {
             return Self::open_in_memory();
         }
         create_private(path)?;
-        let conn = Connection::open(path).map_err(|err| open_failed(path, &err))?;
+        let conn = Connection::open(path).map_err(|err| open_failed(path, err))?;
         Self::prepare(conn, Some(path.to_path_buf()), true)
     }
 
@@ -64,7 +64,7 @@ impl SqliteStore {
     /// dropped, not shared with any other store.
     pub fn open_in_memory() -> Result<Self, StoreError> {
         let conn =
-            Connection::open_in_memory().map_err(|err| open_failed(Path::new(":memory:"), &err))?;
+            Connection::open_in_memory().map_err(|err| open_failed(Path::new(":memory:"), err))?;
         Self::prepare(conn, None, false)
     }
 
@@ -74,10 +74,10 @@ impl SqliteStore {
         file_backed: bool,
     ) -> Result<Self, StoreError> {
         let shown = path.clone().unwrap_or_else(|| PathBuf::from(":memory:"));
-        schema::configure(&conn, file_backed).map_err(|err| open_failed(&shown, &err))?;
+        schema::configure(&conn, file_backed).map_err(|err| open_failed(&shown, err))?;
         schema::migrate(&mut conn).map_err(|err| match err {
-            MigrateError::Sqlite(err) => open_failed(&shown, &err),
-            MigrateError::TooNew(found) => StoreError(format!(
+            MigrateError::Sqlite(err) => open_failed(&shown, err),
+            MigrateError::TooNew(found) => StoreError::invalid(format!(
                 "the SQLite store at {} has schema version {found}, newer than this \
                  fanout understands ({SCHEMA_VERSION}) — upgrade fanout or open another file",
                 shown.display()
@@ -109,7 +109,7 @@ impl SqliteStore {
         })
         .await
         .map_err(|err| {
-            StoreError(format!(
+            StoreError::other(format!(
                 "the SQLite store's worker task failed ({err}) — this is a bug in fanout; \
                  the transaction was rolled back, so retrying is safe"
             ))
@@ -126,11 +126,12 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
     match options.open(path) {
         Ok(_) => Ok(()),
         Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(err) => Err(StoreError(format!(
+        Err(err) => Err(StoreError::unavailable(format!(
             "could not open the SQLite store at {}: {err} — check the path is writable \
              and its directory exists",
             path.display()
-        ))),
+        ))
+        .with_source(err)),
     }
 }
 

@@ -30,7 +30,7 @@ impl UsageStore for SqliteStore {
             let what = format!("count an upload of account {account}");
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(|e| failed(&what, &e))?;
+                .map_err(|e| failed(&what, e))?;
             let month_text = time_to_text(&month);
             let used = read_count(&tx, &account, &month_text, MONTH, &what)?;
             if used >= monthly_limit {
@@ -53,7 +53,7 @@ impl UsageStore for SqliteStore {
                 increment(&tx, &account, &day, &social.counter_key(), &what)?;
             }
             let count = increment(&tx, &account, &month_text, MONTH, &what)?;
-            tx.commit().map_err(|e| failed(&what, &e))?;
+            tx.commit().map_err(|e| failed(&what, e))?;
             Ok(Admission::Admitted(Usage {
                 count,
                 limit: monthly_limit,
@@ -72,7 +72,7 @@ impl UsageStore for SqliteStore {
             let what = format!("give back an upload of account {account}");
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(|e| failed(&what, &e))?;
+                .map_err(|e| failed(&what, e))?;
             let mut keys = vec![(month, MONTH.to_string())];
             keys.extend(socials.iter().map(|s| (day.clone(), s.counter_key())));
             for (period, key) in keys {
@@ -81,9 +81,9 @@ impl UsageStore for SqliteStore {
                      WHERE account = ?1 AND period_start = ?2 AND key = ?3 AND count > 0",
                 )
                 .and_then(|mut stmt| stmt.execute(params![account, period, key]))
-                .map_err(|e| failed(&what, &e))?;
+                .map_err(|e| failed(&what, e))?;
             }
-            tx.commit().map_err(|e| failed(&what, &e))
+            tx.commit().map_err(|e| failed(&what, e))
         })
         .await
     }
@@ -100,7 +100,7 @@ impl UsageStore for SqliteStore {
             let what = format!("read the usage of account {account}");
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Deferred)
-                .map_err(|e| failed(&what, &e))?;
+                .map_err(|e| failed(&what, e))?;
             let count = read_count(&tx, &account, &time_to_text(&month), MONTH, &what)?;
             Ok(Usage {
                 count,
@@ -128,7 +128,7 @@ fn read_count(
             stmt.query_row(params![account, period, key], |r| r.get(0))
                 .optional()
         })
-        .map_err(|e| failed(what, &e))?;
+        .map_err(|e| failed(what, e))?;
     count_from_sql(n.unwrap_or(0), &format!("usage count of account {account}"))
 }
 
@@ -148,6 +148,6 @@ fn increment(
              RETURNING count",
         )
         .and_then(|mut stmt| stmt.query_row(params![account, period, key], |r| r.get(0)))
-        .map_err(|e| failed(what, &e))?;
+        .map_err(|e| failed(what, e))?;
     count_from_sql(n, &format!("usage count of account {account}"))
 }

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use fanout_core::{
-    AccountDirectory, Admission, ApiKeyHash, Connection, Plan, Usage, UsageRequest, UsageStore,
+    AccountDirectory, Admission, ApiKeyHash, Connection, Plan, StoreErrorKind, Usage, UsageRequest,
+    UsageStore,
 };
 use fanout_sqlite::{SqliteStore, SCHEMA_VERSION};
 use fanout_testkit::stores::{
@@ -188,7 +189,10 @@ async fn a_file_from_a_newer_fanout_is_refused() {
 async fn an_unopenable_path_says_which_and_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing-dir").join("fanout.db");
-    let err = SqliteStore::open(&path).unwrap_err().to_string();
+    let err = SqliteStore::open(&path).unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Unavailable);
+    assert!(std::error::Error::source(&err).is_some());
+    let err = err.to_string();
     let prefix = format!("could not open the SQLite store at {}: ", path.display());
     assert!(err.starts_with(&prefix), "{err}");
     assert!(
@@ -202,7 +206,10 @@ async fn a_file_that_is_not_a_database_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes.txt");
     std::fs::write(&path, vec![b'x'; 4096]).unwrap();
-    let err = SqliteStore::open(&path).unwrap_err().to_string();
+    let err = SqliteStore::open(&path).unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Corrupt);
+    assert!(std::error::Error::source(&err).is_some());
+    let err = err.to_string();
     assert!(
         err.starts_with(&format!(
             "could not open the SQLite store at {}: ",
@@ -226,8 +233,9 @@ async fn a_duplicate_api_key_is_refused_without_showing_secrets() {
     let err = store
         .upsert(sample_account("dup-b", "ak_dup"))
         .await
-        .unwrap_err()
-        .to_string();
+        .unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Conflict);
+    let err = err.to_string();
     assert!(
         err.starts_with("the SQLite store could not store account dup-b: "),
         "{err}"
@@ -250,6 +258,7 @@ async fn save_connection_for_an_unknown_account_says_so() {
         .save_connection("ghost", "main", "tiktok", Connection::new("g", "tok-ghost"))
         .await
         .unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::NotFound);
     assert_eq!(
         err.to_string(),
         "could not save the tiktok connection: no account named ghost — create the \
