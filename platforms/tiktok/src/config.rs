@@ -1,12 +1,10 @@
 //! `[platforms.tiktok]`: where the Content Posting API lives and how patiently to talk
 //! to it.
 
-use std::time::Duration;
+use std::ops::{Deref, DerefMut};
 
-use fanout_core::secrecy::SecretString;
-use fanout_core::RetryPolicy;
+use fanout_kit::{PlatformConfig, PlatformDefaults};
 use serde::Deserialize;
-use url::Url;
 
 /// The Content Posting API host used unless configured otherwise.
 pub const DEFAULT_BASE_URL: &str = "https://open.tiktokapis.com/";
@@ -19,8 +17,27 @@ pub const DEFAULT_CHUNK_SIZE_BYTES: u64 = 10 * 1024 * 1024;
 
 /// Settings of the TikTok publisher, filled by figment from `[platforms.tiktok]`.
 ///
-/// Every field has a default, so an empty table works. `Debug` never shows
-/// `client_secret`.
+/// Every key has a default, so an empty table works. The keys every platform shares
+/// are in [`PlatformConfig`] (flattened: they stay at the table's top level, and the
+/// config derefs to them), with TikTok's meaning:
+///
+/// - `base_url` (`https://open.tiktokapis.com/`): `v2/post/publish/...` and the token
+///   endpoint `v2/oauth/token/` are joined under it;
+/// - `oauth_base_url` (`https://www.tiktok.com/`): the authorization page
+///   `v2/auth/authorize/`;
+/// - `client_id` (TikTok's **client key**) and `client_secret`, for connecting accounts
+///   and refreshing tokens (not used to publish; the secret is hidden in `Debug`);
+/// - `scopes` (`user.info.basic`, `video.publish`, `video.upload`), sent
+///   comma-separated;
+/// - `request_timeout_secs` (60; chunk uploads get one more second per MiB),
+///   `max_attempts` (4) and `initial_backoff_ms` (500) for safe steps;
+/// - `poll_interval_ms` (2000, doubling up to four times that) and `poll_budget_secs`
+///   (120): when TikTok is still processing the accepted upload then, the answer is
+///   `"status": "PROCESSING"` with a follow-up, and the engine calls `resume` later;
+/// - `background_budget_secs` (300, under the engine's ten-minute publish timeout):
+///   in a publish, how much longer the photo links live for TikTok to pull them once
+///   the poll budget ended; in each `resume`, how long it polls before answering
+///   `PROCESSING` again.
 ///
 /// ```
 /// use fanout_tiktok::TikTokConfig;
@@ -29,142 +46,64 @@ pub const DEFAULT_CHUNK_SIZE_BYTES: u64 = 10 * 1024 * 1024;
 /// assert_eq!(config.chunk_size_bytes, 10 * 1024 * 1024);
 /// assert_eq!(config.init_calls_per_minute, 6);
 /// ```
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
 pub struct TikTokConfig {
-    /// API base (`https://open.tiktokapis.com/`); `v2/post/publish/...` is joined under
-    /// it.
-    pub base_url: Url,
-    /// The TikTok app's client key (TikTok's `client_key`), for connecting accounts and
-    /// refreshing tokens (not used to publish).
-    pub client_id: Option<String>,
-    /// The TikTok app's client secret (hidden in `Debug`).
-    pub client_secret: Option<SecretString>,
-    /// Host of TikTok's authorization page (`https://www.tiktok.com/`);
-    /// `v2/auth/authorize/` is joined under it. The token endpoint is
-    /// `v2/oauth/token/` under `base_url`.
-    pub oauth_base_url: Url,
-    /// Scopes asked for when connecting an account (`user.info.basic`, `video.publish`,
-    /// `video.upload`); sent comma-separated.
-    pub scopes: Vec<String>,
+    /// The keys every platform shares (see above).
+    #[serde(flatten)]
+    pub common: PlatformConfig<TikTokConfig>,
     /// Preferred size of one uploaded chunk, in bytes. It is kept inside TikTok's
     /// 5 MiB – 64 MB rule (values outside are clamped); a video smaller than one chunk
     /// is sent whole.
     pub chunk_size_bytes: u64,
-    /// Longest wait for one API call, in seconds (chunk uploads get one more second per
-    /// MiB).
-    pub request_timeout_secs: u64,
-    /// First wait between status polls, in milliseconds; it doubles up to four times
-    /// this value.
-    pub poll_interval_ms: u64,
-    /// Longest time to wait for a post to be published before answering, in seconds.
-    /// When TikTok is still processing the accepted upload then, the answer is
-    /// `"status": "PROCESSING"` with a follow-up: the engine calls `resume` later, which
-    /// polls again (nothing runs in the background).
-    pub poll_budget_secs: u64,
-    /// Longest further wait, in seconds: in a publish, for TikTok to pull every photo
-    /// once the poll budget ended (the hosted links live until it has, or until this
-    /// wait ends); in each `resume`, for the post to be published before answering
-    /// `PROCESSING` with a follow-up again. Default 300 (under the engine's ten-minute
-    /// publish timeout).
-    pub background_budget_secs: u64,
-    /// Attempts in total for a step that is safe to repeat.
-    pub max_attempts: u32,
-    /// Wait before the first retry of a safe step, in milliseconds; it doubles.
-    pub initial_backoff_ms: u64,
     /// `init` calls allowed per access token per minute (TikTok's documented 6).
     pub init_calls_per_minute: u32,
     /// Longest wait for a free `init` slot before failing as rate limited, in seconds.
     pub throttle_max_wait_secs: u64,
 }
 
+impl PlatformDefaults for TikTokConfig {
+    const BASE_URL: &'static str = DEFAULT_BASE_URL;
+    const OAUTH_BASE_URL: &'static str = DEFAULT_OAUTH_BASE_URL;
+    const SCOPES: &'static [&'static str] = &DEFAULT_SCOPES;
+    const POLL_BUDGET_SECS: u64 = 120;
+    const BACKGROUND_BUDGET_SECS: u64 = 300;
+}
+
 impl Default for TikTokConfig {
     fn default() -> Self {
         Self {
-            base_url: Url::parse(DEFAULT_BASE_URL)
-                .unwrap_or_else(|_| unreachable!("the default base URL is valid")),
-            client_id: None,
-            client_secret: None,
-            oauth_base_url: Url::parse(DEFAULT_OAUTH_BASE_URL)
-                .unwrap_or_else(|_| unreachable!("the default OAuth base URL is valid")),
-            scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
+            common: PlatformConfig::default(),
             chunk_size_bytes: DEFAULT_CHUNK_SIZE_BYTES,
-            request_timeout_secs: 60,
-            poll_interval_ms: 2000,
-            poll_budget_secs: 120,
-            background_budget_secs: 300,
-            max_attempts: 4,
-            initial_backoff_ms: 500,
             init_calls_per_minute: 6,
             throttle_max_wait_secs: 10,
         }
     }
 }
 
-impl TikTokConfig {
-    /// The retry policy for safe steps.
-    pub fn retry_policy(&self) -> RetryPolicy {
-        RetryPolicy {
-            max_attempts: self.max_attempts.max(1),
-            initial_backoff: Duration::from_millis(self.initial_backoff_ms),
-            ..RetryPolicy::default()
-        }
-    }
+impl Deref for TikTokConfig {
+    type Target = PlatformConfig<TikTokConfig>;
 
-    /// `base_url` with a trailing `/`, so joins keep any path prefix.
-    pub(crate) fn api_base(&self) -> Url {
-        with_trailing_slash(&self.base_url)
-    }
-
-    /// `oauth_base_url` with a trailing `/`.
-    pub(crate) fn oauth_base(&self) -> Url {
-        with_trailing_slash(&self.oauth_base_url)
+    fn deref(&self) -> &Self::Target {
+        &self.common
     }
 }
 
-fn with_trailing_slash(url: &Url) -> Url {
-    let mut url = url.clone();
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    url
-}
-
-impl std::fmt::Debug for TikTokConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TikTokConfig")
-            .field("base_url", &self.base_url.as_str())
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "[redacted]"),
-            )
-            .field("oauth_base_url", &self.oauth_base_url.as_str())
-            .field("scopes", &self.scopes)
-            .field("chunk_size_bytes", &self.chunk_size_bytes)
-            .field("request_timeout_secs", &self.request_timeout_secs)
-            .field("poll_interval_ms", &self.poll_interval_ms)
-            .field("poll_budget_secs", &self.poll_budget_secs)
-            .field("background_budget_secs", &self.background_budget_secs)
-            .field("max_attempts", &self.max_attempts)
-            .field("initial_backoff_ms", &self.initial_backoff_ms)
-            .field("init_calls_per_minute", &self.init_calls_per_minute)
-            .field("throttle_max_wait_secs", &self.throttle_max_wait_secs)
-            .finish()
+impl DerefMut for TikTokConfig {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.common
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fanout_core::secrecy::SecretString;
 
     #[test]
     fn debug_hides_the_secret() {
-        let config = TikTokConfig {
-            client_secret: Some(SecretString::from("tt-secret-123".to_string())),
-            ..TikTokConfig::default()
-        };
+        let mut config = TikTokConfig::default();
+        config.client_secret = Some(SecretString::from("tt-secret-123".to_string()));
         let shown = format!("{config:?}");
         assert!(!shown.contains("tt-secret-123"), "{shown}");
         assert!(shown.contains("[redacted]"), "{shown}");
@@ -189,14 +128,49 @@ mod tests {
     }
 
     #[test]
-    fn base_keeps_a_path_prefix() {
-        let config = TikTokConfig {
-            base_url: Url::parse("http://127.0.0.1:9/prefix").unwrap(),
-            ..TikTokConfig::default()
-        };
+    fn every_documented_key_is_read() {
+        let config: TikTokConfig = serde_json::from_value(serde_json::json!({
+            "base_url": "http://127.0.0.1:9/prefix",
+            "oauth_base_url": "http://127.0.0.1:8/",
+            "client_id": "ck",
+            "client_secret": "cs",
+            "scopes": ["video.upload"],
+            "request_timeout_secs": 1,
+            "poll_interval_ms": 2,
+            "poll_budget_secs": 3,
+            "background_budget_secs": 4,
+            "max_attempts": 5,
+            "initial_backoff_ms": 6,
+            "chunk_size_bytes": 7,
+            "init_calls_per_minute": 8,
+            "throttle_max_wait_secs": 9,
+        }))
+        .unwrap();
         assert_eq!(
             config.api_base().join("v2/x/").unwrap().as_str(),
             "http://127.0.0.1:9/prefix/v2/x/"
+        );
+        assert_eq!(config.oauth_base_url.as_str(), "http://127.0.0.1:8/");
+        assert_eq!(config.credentials().map(|c| c.0), Some("ck"));
+        assert_eq!(config.scopes, ["video.upload"]);
+        assert_eq!(
+            (
+                config.request_timeout_secs,
+                config.poll_interval_ms,
+                config.poll_budget_secs,
+                config.background_budget_secs,
+                config.max_attempts,
+                config.initial_backoff_ms,
+            ),
+            (1, 2, 3, 4, 5, 6)
+        );
+        assert_eq!(
+            (
+                config.chunk_size_bytes,
+                config.init_calls_per_minute,
+                config.throttle_max_wait_secs
+            ),
+            (7, 8, 9)
         );
     }
 }

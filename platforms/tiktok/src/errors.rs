@@ -4,13 +4,20 @@
 //! `"ok"` on success, and an HTTP 200 with any other code is an error. A failed post
 //! reads `{"data": {"status": "FAILED", "fail_reason": …}}` on the status fetch.
 
-use fanout_core::http::{retry_after, sanitize_platform_message};
 use fanout_core::PublishError;
+use fanout_kit::{retry_after, sanitize_platform_message, Platform};
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
 /// The platform's name as people write it.
 pub(crate) const PLATFORM: &str = "TikTok";
+
+/// TikTok for the kit's HTTP session: its name, its config table, its error mapping.
+pub(crate) const TIKTOK: Platform = Platform {
+    name: PLATFORM,
+    key: "tiktok",
+    parse_error: from_response,
+};
 
 /// TikTok's error object.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -44,7 +51,7 @@ pub(crate) fn from_response(status: u16, headers: &HeaderMap, body: &[u8]) -> Pu
     let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
     match parsed.error.filter(|e| !e.is_ok()) {
         Some(error) => from_code(status, headers, &error),
-        None => from_status(status, headers),
+        None => TIKTOK.from_status(status, headers),
     }
 }
 
@@ -90,7 +97,7 @@ pub(crate) fn from_code(status: u16, headers: &HeaderMap, error: &ApiError) -> P
         "invalid_params" => PublishError::rejected(format!(
             "{PLATFORM} rejected a parameter of the post{detail}. Correct it and upload again."
         )),
-        "internal_error" => transient(status),
+        "internal_error" => TIKTOK.temporary(status),
         code => match media_problem(code) {
             Some(error) => error,
             None => match spam_problem(code) {
@@ -178,40 +185,15 @@ fn spam_problem(code: &str) -> Option<PublishError> {
     Some(PublishError::rejected(message))
 }
 
+/// An unknown code: by its status when that says enough (401, 429, 5xx).
 fn other(status: u16, headers: &HeaderMap, code: &str, detail: &str) -> PublishError {
     match status {
-        401 => PublishError::token_expired(PLATFORM),
-        429 => PublishError::rate_limited(PLATFORM, retry_after(headers)),
-        s if s >= 500 => transient(s),
+        401 | 429 | 500.. => TIKTOK.from_status(status, headers),
         _ => PublishError::rejected(format!(
             "{PLATFORM} refused the post (error {}){detail}.",
             sanitize_platform_message(code)
         )),
     }
-}
-
-fn from_status(status: u16, headers: &HeaderMap) -> PublishError {
-    match status {
-        401 => PublishError::token_expired(PLATFORM),
-        429 => PublishError::rate_limited(PLATFORM, retry_after(headers)),
-        s if s >= 500 => transient(s),
-        s => PublishError::rejected(format!(
-            "{PLATFORM} refused the request (HTTP {s}) without saying why; try again later."
-        )),
-    }
-}
-
-fn transient(status: u16) -> PublishError {
-    PublishError::transient(format!(
-        "{PLATFORM} had a temporary problem (HTTP {status}); try again in a few minutes."
-    ))
-}
-
-/// An answer TikTok sent that this publisher could not read.
-pub(crate) fn unreadable(what: &str) -> PublishError {
-    PublishError::transient(format!(
-        "{PLATFORM} sent an answer to {what} that could not be read; try again in a few minutes."
-    ))
 }
 
 #[cfg(test)]

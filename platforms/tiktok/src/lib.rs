@@ -76,7 +76,7 @@
 //! `https://open.tiktokapis.com/`), `oauth_base_url` (authorization page host,
 //! `https://www.tiktok.com/`) and `scopes` (default the three above).
 //!
-//! Token behaviour ([`TikTokOAuth`], returned by `Publisher::tokens`): connecting sends
+//! Token behaviour ([`TikTokTokens`], returned by `Publisher::tokens`): connecting sends
 //! the person to `www.tiktok.com/v2/auth/authorize/` (client key, comma-separated
 //! scopes, redirect URI, state; no PKCE for a web server app) and exchanges the code at
 //! `POST /v2/oauth/token/`; the connection is named by the account's `display_name`
@@ -108,7 +108,7 @@ pub use config::{
     TikTokConfig, DEFAULT_BASE_URL, DEFAULT_CHUNK_SIZE_BYTES, DEFAULT_OAUTH_BASE_URL,
     DEFAULT_SCOPES,
 };
-pub use oauth::TikTokOAuth;
+pub use oauth::TikTokTokens;
 pub use photos::{MAX_PHOTOS, MAX_PHOTO_DESCRIPTION_CHARS, MAX_PHOTO_TITLE_CHARS};
 pub use publisher::{TikTokPublisher, MAX_PHOTO_BYTES, MAX_VIDEO_BYTES};
 pub use video::MAX_VIDEO_TITLE_CHARS;

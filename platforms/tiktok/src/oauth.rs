@@ -1,14 +1,10 @@
-//! [`TikTokOAuth`]: TikTok's OAuth (Login Kit v2) as a [`TokenProvider`]: the
+//! [`TikTokTokens`]: TikTok's OAuth (Login Kit v2) as a [`TokenProvider`]: the
 //! authorization page, the code exchange and the refresh of rotating refresh tokens.
 
-use std::time::Duration;
-
-use chrono::Utc;
-use fanout_core::http::sanitize_platform_message;
 use fanout_core::secrecy::{ExposeSecret, SecretString};
 use fanout_core::{async_trait, AuthorizationRequest, Connection, TokenError, TokenProvider};
-use reqwest::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
-use serde::Deserialize;
+use fanout_kit::{sanitize_platform_message, NoAnswer, OAuthClient, TokenAnswer};
+use reqwest::header::CACHE_CONTROL;
 use serde_json::Value;
 use url::Url;
 
@@ -42,21 +38,9 @@ const MISSING_CREDENTIALS: &str = "TikTok tokens cannot be refreshed or accounts
 ///   `Unsupported`; no answer, 429, 5xx, `server_error`, `internal_error`,
 ///   `rate_limit_exceeded` or an unreadable answer → `Transient` (every token kept).
 #[derive(Debug, Clone)]
-pub struct TikTokOAuth {
+pub struct TikTokTokens {
     config: TikTokConfig,
-    http: reqwest::Client,
-}
-
-/// A successful token answer.
-#[derive(Debug, Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<i64>,
-    #[serde(default)]
-    refresh_token: Option<String>,
-    #[serde(default)]
-    open_id: Option<String>,
+    oauth: OAuthClient,
 }
 
 /// What the token endpoint can do to a grant.
@@ -66,33 +50,23 @@ enum Grant {
     Code,
 }
 
-impl TikTokOAuth {
+impl TikTokTokens {
     /// OAuth for the app configured in `config`, using `http`.
     pub fn new(config: TikTokConfig, http: reqwest::Client) -> Self {
-        Self { config, http }
+        let oauth = config.oauth_client(&http);
+        Self { config, oauth }
     }
 
     fn client_id(&self) -> Result<&str, TokenError> {
         self.config
-            .client_id
-            .as_deref()
-            .filter(|id| !id.trim().is_empty())
+            .client_id()
             .ok_or_else(|| TokenError::Unsupported(MISSING_CREDENTIALS.to_string()))
     }
 
     fn credentials(&self) -> Result<(&str, &SecretString), TokenError> {
-        let id = self.client_id()?;
-        let secret = self
-            .config
-            .client_secret
-            .as_ref()
-            .filter(|s| !s.expose_secret().trim().is_empty())
-            .ok_or_else(|| TokenError::Unsupported(MISSING_CREDENTIALS.to_string()))?;
-        Ok((id, secret))
-    }
-
-    fn timeout(&self) -> Duration {
-        Duration::from_secs(self.config.request_timeout_secs.max(1))
+        self.config
+            .credentials()
+            .ok_or_else(|| TokenError::Unsupported(MISSING_CREDENTIALS.to_string()))
     }
 
     fn endpoint(&self, path: &str) -> Result<Url, TokenError> {
@@ -104,71 +78,56 @@ impl TikTokOAuth {
         })
     }
 
-    /// One `POST` to the token endpoint with `form`; the token answer or a typed error.
+    /// One `POST` to the token endpoint with `form`: the tokens and the account's
+    /// `open_id`, or a typed error.
     async fn token_call(
         &self,
         form: &[(&str, &str)],
         grant: Grant,
-    ) -> Result<TokenAnswer, TokenError> {
+    ) -> Result<(TokenAnswer, Option<String>), TokenError> {
         let url = self.endpoint(TOKEN_PATH)?;
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
-        let response = self
-            .http
-            .post(url)
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(CACHE_CONTROL, "no-cache")
-            .timeout(self.timeout())
-            .body(body)
-            .send()
+        let reply = self
+            .oauth
+            .post_form(url, form, &[(CACHE_CONTROL, "no-cache")])
             .await
-            .map_err(|err| no_answer(&err))?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(|err| no_answer(&err))?;
-        let value: Option<Value> = serde_json::from_slice(&bytes).ok();
+            .map_err(no_answer)?;
+        let value: Option<Value> = reply.json();
         if let Some(error) = value.as_ref().and_then(oauth_error) {
-            return Err(map_error(status.as_u16(), &error.0, &error.1, grant));
+            return Err(map_error(reply.status, &error.0, &error.1, grant));
         }
-        if !status.is_success() {
-            tracing::debug!(status = status.as_u16(), "tiktok token endpoint refused");
+        if !reply.is_success() {
+            tracing::debug!(status = reply.status, "tiktok token endpoint refused");
             return Err(TokenError::Transient(format!(
                 "{PLATFORM}'s token endpoint answered HTTP {}: the tokens are unchanged; \
                  try again later.",
-                status.as_u16()
+                reply.status
             )));
         }
-        value
-            .and_then(|v| serde_json::from_value::<TokenAnswer>(v).ok())
-            .filter(|a| !a.access_token.is_empty())
-            .ok_or_else(|| {
-                TokenError::Transient(format!(
-                    "{PLATFORM}'s token endpoint sent an answer without tokens: the tokens \
-                     are unchanged; try again later."
-                ))
-            })
+        let open_id = value
+            .as_ref()
+            .and_then(|v| v.get("open_id"))
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+            .map(str::to_string);
+        let answer = TokenAnswer::parse(&reply.body).ok_or_else(|| {
+            TokenError::Transient(format!(
+                "{PLATFORM}'s token endpoint sent an answer without tokens: the tokens \
+                 are unchanged; try again later."
+            ))
+        })?;
+        Ok((answer, open_id))
     }
 
     /// The account's display name, read with its new access token; `None` when it
     /// cannot be read (the scope `user.info.basic` was not granted, a network error).
     async fn display_name(&self, access_token: &str) -> Option<String> {
         let url = self.endpoint(USER_INFO_PATH).ok()?;
-        let response = self
-            .http
-            .get(url)
-            .header(AUTHORIZATION, format!("Bearer {access_token}"))
-            .timeout(self.timeout())
-            .send()
-            .await
-            .ok()?;
-        if !response.status().is_success() {
-            tracing::debug!(
-                status = response.status().as_u16(),
-                "tiktok user info unavailable"
-            );
+        let reply = self.oauth.get(url, access_token).await.ok()?;
+        if !reply.is_success() {
+            tracing::debug!(status = reply.status, "tiktok user info unavailable");
             return None;
         }
-        let value: Value = response.json().await.ok()?;
+        let value: Value = reply.json()?;
         value
             .pointer("/data/user/display_name")
             .and_then(Value::as_str)
@@ -197,14 +156,8 @@ fn oauth_error(value: &Value) -> Option<(String, String)> {
 }
 
 /// A transport failure: the request may not have arrived; nothing changed.
-fn no_answer(err: &reqwest::Error) -> TokenError {
-    let why = if err.is_timeout() {
-        "timed out"
-    } else if err.is_connect() {
-        "could not connect"
-    } else {
-        "the connection failed"
-    };
+fn no_answer(no_answer: NoAnswer) -> TokenError {
+    let why = no_answer.why();
     tracing::debug!(why, "tiktok token endpoint gave no answer");
     TokenError::Transient(format!(
         "{PLATFORM}'s token endpoint did not answer ({why}): the tokens are unchanged; try \
@@ -264,7 +217,7 @@ fn map_error(status: u16, code: &str, description: &str, grant: Grant) -> TokenE
 }
 
 #[async_trait]
-impl TokenProvider for TikTokOAuth {
+impl TokenProvider for TikTokTokens {
     async fn refresh(&self, connection: &Connection) -> Result<Connection, TokenError> {
         let (client_key, secret) = self.credentials()?;
         let Some(refresh_token) = connection.refresh_token.as_ref() else {
@@ -273,7 +226,7 @@ impl TokenProvider for TikTokOAuth {
                  renewed. Reconnect the {PLATFORM} account."
             )));
         };
-        let answer = self
+        let (answer, open_id) = self
             .token_call(
                 &[
                     ("client_key", client_key),
@@ -284,13 +237,8 @@ impl TokenProvider for TikTokOAuth {
                 Grant::Refresh,
             )
             .await?;
-        let mut refreshed = connection.clone();
-        refreshed.access_token = SecretString::from(answer.access_token);
-        if let Some(rotated) = answer.refresh_token.filter(|t| !t.is_empty()) {
-            refreshed.refresh_token = Some(SecretString::from(rotated));
-        }
-        refreshed.expires_at = expires_at(answer.expires_in);
-        if let Some(open_id) = answer.open_id.filter(|id| !id.is_empty()) {
+        let mut refreshed = answer.renew(connection);
+        if let Some(open_id) = open_id {
             refreshed
                 .attributes
                 .entry("open_id".to_string())
@@ -345,28 +293,17 @@ impl TokenProvider for TikTokOAuth {
         if let Some(verifier) = code_verifier {
             form.push(("code_verifier", verifier));
         }
-        let answer = self.token_call(&form, Grant::Code).await?;
-        let open_id = answer.open_id.clone().unwrap_or_default();
+        let (answer, open_id) = self.token_call(&form, Grant::Code).await?;
         let name = match self.display_name(&answer.access_token).await {
             Some(name) => name,
-            None if !open_id.is_empty() => open_id.clone(),
-            None => "TikTok account".to_string(),
+            None => open_id
+                .clone()
+                .unwrap_or_else(|| "TikTok account".to_string()),
         };
-        let mut connection = Connection::new(name, answer.access_token);
-        connection.refresh_token = answer
-            .refresh_token
-            .filter(|t| !t.is_empty())
-            .map(SecretString::from);
-        connection.expires_at = expires_at(answer.expires_in);
-        if !open_id.is_empty() {
-            connection = connection.with_attribute("open_id", open_id);
-        }
-        Ok(connection)
+        let connection = answer.connect(name);
+        Ok(match open_id {
+            Some(open_id) => connection.with_attribute("open_id", open_id),
+            None => connection,
+        })
     }
-}
-
-/// `now + expires_in`, when TikTok said how long the token lives.
-fn expires_at(expires_in: Option<i64>) -> Option<chrono::DateTime<Utc>> {
-    let secs = expires_in.filter(|s| *s > 0)?;
-    Some(Utc::now() + chrono::Duration::seconds(secs))
 }

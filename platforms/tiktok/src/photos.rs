@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use fanout_core::http::Idempotence;
 use fanout_core::{HostedMedia, MediaFile, PublishContext, PublishError, Receipt};
+use fanout_kit::Idempotence;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -14,7 +14,9 @@ use crate::client::Api;
 use crate::creator::{self, CreatorInfo};
 use crate::errors::PLATFORM;
 use crate::options::Options;
-use crate::status::{self, Polled, Polling};
+use fanout_kit::Polling;
+
+use crate::status::{self, Polled};
 
 /// Longest photo post title TikTok accepts, in characters.
 pub const MAX_PHOTO_TITLE_CHARS: usize = 90;
@@ -101,10 +103,7 @@ pub(crate) async fn publish_photos(
     let total = total_bytes(files);
     let started = Instant::now();
     let pull_deadline = started + polling.budget + polling.background_budget;
-    let polled = status::poll(api, publish_id, polling.interval, pull_deadline, |s| {
-        s.pulled(total)
-    })
-    .await;
+    let polled = status::poll(api, publish_id, polling, pull_deadline, |s| s.pulled(total)).await;
     let pulled = match &polled {
         Ok(Polled::Pending(status)) => status.pulled(total),
         _ => false,
@@ -127,7 +126,7 @@ pub(crate) async fn publish_photos(
     if Instant::now() >= deadline {
         return Ok(status::processing(publish_id, &follow_up));
     }
-    status::finish(api, publish_id, polling.interval, deadline, &follow_up).await
+    status::finish(api, publish_id, polling, deadline, &follow_up).await
 }
 
 /// The bytes of all `files`, which TikTok reports as `downloaded_bytes` once pulled.

@@ -4,19 +4,19 @@ use std::time::Duration;
 
 use fanout_core::{
     async_trait, Capabilities, Connection, PhotoLimits, PostMedia, PublishContext, PublishError,
-    Publisher, Receipt, Throttle, TokenProvider, VideoLimits,
+    Publisher, Receipt, TokenProvider, VideoLimits,
 };
+use fanout_kit::Throttle;
 use serde_json::Value;
 
 use crate::client::Api;
 use crate::config::TikTokConfig;
 use crate::creator;
-use crate::errors::PLATFORM;
-use crate::oauth::TikTokOAuth;
+use crate::errors::{PLATFORM, TIKTOK};
+use crate::oauth::TikTokTokens;
 use crate::options::{Options, FIRST_COMMENT_WARNING};
 use crate::photos::{self, MAX_PHOTOS, MAX_PHOTO_DESCRIPTION_CHARS};
 use crate::resume;
-use crate::status::Polling;
 use crate::video::{self, MAX_VIDEO_TITLE_CHARS};
 
 /// Largest video TikTok accepts, in bytes (4 GB).
@@ -53,28 +53,22 @@ pub struct TikTokPublisher {
     config: TikTokConfig,
     http: reqwest::Client,
     init_throttle: Throttle,
-    oauth: TikTokOAuth,
+    tokens: TikTokTokens,
 }
 
 impl TikTokPublisher {
     /// A publisher with its own HTTP client.
     pub fn new(config: TikTokConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
-        Self::with_client(config, http)
+        Self::with_client(config, fanout_kit::http_client())
     }
 
     /// A publisher using `http` (shared connection pool, proxies, test clients).
     pub fn with_client(config: TikTokConfig, http: reqwest::Client) -> Self {
-        let init_throttle = Throttle::per_minute(PLATFORM, config.init_calls_per_minute);
-        let oauth = TikTokOAuth::new(config.clone(), http.clone());
         Self {
+            init_throttle: Throttle::per_minute(PLATFORM, config.init_calls_per_minute),
+            tokens: TikTokTokens::new(config.clone(), http.clone()),
             config,
             http,
-            init_throttle,
-            oauth,
         }
     }
 
@@ -83,23 +77,13 @@ impl TikTokPublisher {
         &self.config
     }
 
-    fn api<'a>(&'a self, connection: &'a Connection) -> Api<'a> {
+    fn api<'a>(&'a self, connection: &Connection) -> Api<'a> {
         Api {
-            http: &self.http,
-            base: self.config.api_base(),
-            token: connection.access_token(),
-            timeout: Duration::from_secs(self.config.request_timeout_secs.max(1)),
-            retry: self.config.retry_policy(),
+            session: self
+                .config
+                .session(TIKTOK, &self.http, connection.access_token()),
             init_throttle: &self.init_throttle,
             throttle_wait: Duration::from_secs(self.config.throttle_max_wait_secs),
-        }
-    }
-
-    fn polling(&self) -> Polling {
-        Polling {
-            interval: Duration::from_millis(self.config.poll_interval_ms.max(1)),
-            budget: Duration::from_secs(self.config.poll_budget_secs),
-            background_budget: Duration::from_secs(self.config.background_budget_secs),
         }
     }
 }
@@ -115,7 +99,7 @@ impl Publisher for TikTokPublisher {
     }
 
     fn tokens(&self) -> Option<&dyn TokenProvider> {
-        Some(&self.oauth)
+        Some(&self.tokens)
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -145,7 +129,7 @@ impl Publisher for TikTokPublisher {
             PostMedia::Video(file) => {
                 video::publish_video(
                     &api,
-                    self.polling(),
+                    self.config.polling(),
                     self.config.chunk_size_bytes,
                     &ctx,
                     &options,
@@ -155,7 +139,8 @@ impl Publisher for TikTokPublisher {
                 .await
             }
             PostMedia::Photos(files) => {
-                photos::publish_photos(&api, self.polling(), &ctx, &options, &creator, files).await
+                photos::publish_photos(&api, self.config.polling(), &ctx, &options, &creator, files)
+                    .await
             }
         }?;
         Ok(with_warnings(receipt, options.first_comment.is_some()))
@@ -171,7 +156,7 @@ impl Publisher for TikTokPublisher {
         checkpoint: &Value,
     ) -> Result<Receipt, PublishError> {
         let api = self.api(ctx.connection);
-        let receipt = resume::resume(&api, self.polling(), &ctx, checkpoint).await?;
+        let receipt = resume::resume(&api, self.config.polling(), &ctx, checkpoint).await?;
         // The options were checked when the publish started.
         let first_comment = Options::parse(&ctx.post.fields)
             .map(|o| o.first_comment.is_some())

@@ -16,7 +16,9 @@ use crate::chunks::ChunkPlan;
 use crate::client::Api;
 use crate::errors::PLATFORM;
 use crate::photos::total_bytes;
-use crate::status::{self, Polled, Polling};
+use fanout_kit::Polling;
+
+use crate::status::{self, Polled};
 use crate::video::{parse_upload_url, upload_chunks};
 
 /// The failure of a photo post whose links ended before TikTok pulled the photos.
@@ -69,7 +71,7 @@ pub(crate) async fn resume(
                 PostMedia::Photos(files) => total_bytes(files),
                 PostMedia::Video(_) => u64::MAX,
             };
-            let polled = status::poll(api, publish_id, polling.interval, deadline, |_| false).await;
+            let polled = status::poll(api, publish_id, polling, deadline, |_| false).await;
             let follow_up = match &polled {
                 Ok(Polled::Pending(status)) if status.pulled(total) => {
                     let follow_up = Checkpoint::processing(publish_id);
@@ -86,7 +88,7 @@ pub(crate) async fn resume(
             }
         }
         Checkpoint::Processing { publish_id } => {
-            status::finish(api, publish_id, polling.interval, deadline, &checkpoint).await
+            status::finish(api, publish_id, polling, deadline, &checkpoint).await
         }
     }
 }
@@ -142,7 +144,7 @@ async fn resume_upload(
     let follow_up = Checkpoint::processing(publish_id);
     checkpoint::note(ctx, &follow_up).await;
     let deadline = Instant::now() + polling.background_budget;
-    status::finish(api, publish_id, polling.interval, deadline, &follow_up).await
+    status::finish(api, publish_id, polling, deadline, &follow_up).await
 }
 
 /// The post's video, when it is the one the upload was started with.

@@ -2,27 +2,17 @@
 //! polling stops. Nothing here runs after the publish returns: a post still processing
 //! is answered `PROCESSING` with a follow-up checkpoint, and `resume` polls again.
 
-use std::time::{Duration, Instant};
+use std::ops::ControlFlow;
+use std::time::Instant;
 
 use fanout_core::{ErrorKind, PublishError, Receipt};
+use fanout_kit::Polling;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::checkpoint::Checkpoint;
 use crate::client::Api;
 use crate::errors;
-
-/// How long to wait between status polls, and for how long.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Polling {
-    /// First wait; doubles up to four times this.
-    pub(crate) interval: Duration,
-    /// Longest wait in `publish` before answering `PROCESSING`.
-    pub(crate) budget: Duration,
-    /// Longest further wait: in `publish` while TikTok has not pulled every photo yet
-    /// (their links must live until it has), and in each `resume`.
-    pub(crate) background_budget: Duration,
-}
 
 /// `data` of a status fetch.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -106,22 +96,24 @@ pub(crate) fn settled(publish_id: &str, status: &PostStatus) -> Option<Polled> {
 pub(crate) async fn poll(
     api: &Api<'_>,
     publish_id: &str,
-    interval: Duration,
+    polling: Polling,
     deadline: Instant,
     enough: impl Fn(&PostStatus) -> bool,
 ) -> Result<Polled, PublishError> {
-    let mut wait = interval;
-    loop {
-        let status = fetch(api, publish_id).await?;
-        if let Some(polled) = settled(publish_id, &status) {
-            return Ok(polled);
-        }
-        if enough(&status) || Instant::now() + wait > deadline {
-            return Ok(Polled::Pending(status));
-        }
-        tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(interval * 4);
-    }
+    let polled = polling
+        .until(deadline, || async {
+            let status = fetch(api, publish_id).await?;
+            Ok(match settled(publish_id, &status) {
+                Some(polled) => ControlFlow::Break(polled),
+                None if enough(&status) => ControlFlow::Break(Polled::Pending(status)),
+                None => ControlFlow::Continue(status),
+            })
+        })
+        .await?;
+    Ok(match polled {
+        ControlFlow::Break(polled) => polled,
+        ControlFlow::Continue(status) => Polled::Pending(status),
+    })
 }
 
 /// The warning of a post TikTok accepted but whose status fanout could not read.
@@ -183,11 +175,11 @@ pub(crate) fn answer(
 pub(crate) async fn finish(
     api: &Api<'_>,
     publish_id: &str,
-    interval: Duration,
+    polling: Polling,
     deadline: Instant,
     follow_up: &Checkpoint,
 ) -> Result<Receipt, PublishError> {
-    let polled = poll(api, publish_id, interval, deadline, |_| false).await;
+    let polled = poll(api, publish_id, polling, deadline, |_| false).await;
     answer(polled, publish_id, follow_up)
 }
 

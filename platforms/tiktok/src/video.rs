@@ -1,13 +1,13 @@
 //! Video from a file: `video/init` with `FILE_UPLOAD`, one streamed `PUT` per chunk,
 //! then the status poll; and the same upload continued by `resume`.
 
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use fanout_core::http::{transport_error, Idempotence};
 use fanout_core::{MediaFile, PublishContext, PublishError, Receipt};
+use fanout_kit::{Idempotence, Polling};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE};
+use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use url::Url;
@@ -16,9 +16,9 @@ use crate::checkpoint::{self, Checkpoint};
 use crate::chunks::ChunkPlan;
 use crate::client::Api;
 use crate::creator::{self, CreatorInfo};
-use crate::errors::{self, PLATFORM};
+use crate::errors::TIKTOK;
 use crate::options::Options;
-use crate::status::{self, Polling};
+use crate::status;
 
 /// Longest video title (the caption) TikTok accepts, in characters.
 pub const MAX_VIDEO_TITLE_CHARS: usize = 2200;
@@ -79,7 +79,7 @@ pub(crate) async fn publish_video(
         .upload_url
         .as_deref()
         .and_then(parse_upload_url)
-        .ok_or_else(|| errors::unreadable("the video upload start"))?;
+        .ok_or_else(|| TIKTOK.unreadable("the video upload start"))?;
     let publish_id = init.publish_id.as_str();
     checkpoint::record(
         ctx,
@@ -89,8 +89,7 @@ pub(crate) async fn publish_video(
     upload_chunks(api, ctx, &upload_url, file, &plan, 0, publish_id).await?;
     let follow_up = Checkpoint::processing(publish_id);
     checkpoint::note(ctx, &follow_up).await;
-    let deadline = Instant::now() + polling.budget;
-    status::finish(api, publish_id, polling.interval, deadline, &follow_up).await
+    status::finish(api, publish_id, polling, polling.deadline(), &follow_up).await
 }
 
 /// The upload URL TikTok handed out, when it is an http(s) URL.
@@ -180,40 +179,26 @@ async fn send_chunk(
     publish_id: &str,
 ) -> Result<(), PublishError> {
     let range = plan.range(index);
-    let retry = &api.retry;
-    let mut backoff = retry.initial_backoff;
-    let mut attempt = 1;
-    loop {
-        let error = match put_chunk(api, url, file, range.clone(), plan.video_size).await {
-            Ok(()) => return Ok(()),
-            Err(error) => error,
-        };
-        if !error.is_retryable() || attempt >= retry.max_attempts {
-            return Err(error);
-        }
-        let wait = match error.retry_after() {
-            Some(wait) if wait > retry.max_retry_after => return Err(error),
-            Some(wait) => wait,
-            None => backoff,
-        };
-        tracing::debug!(
-            attempt,
-            index,
-            ?wait,
-            "tiktok chunk upload failed; retrying"
-        );
-        tokio::time::sleep(wait).await;
-        backoff = (backoff * 2).min(retry.max_backoff);
-        attempt += 1;
-        if let Ok(progress) = status::fetch(api, publish_id).await {
-            if progress.uploaded_bytes.is_some_and(|n| n >= range.end) {
-                return Ok(());
-            }
-        }
-    }
+    api.session
+        .retry()
+        .run_with(
+            || put_chunk(api, url, file, range.clone(), plan.video_size),
+            || async {
+                let arrived = status::fetch(api, publish_id)
+                    .await
+                    .is_ok_and(|progress| progress.uploaded_bytes.is_some_and(|n| n >= range.end));
+                Ok(if arrived {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                })
+            },
+        )
+        .await
 }
 
-/// `PUT <upload_url>` with one chunk streamed from the spooled file.
+/// `PUT <upload_url>` with one chunk streamed from the spooled file (the URL carries
+/// its own upload token: no `Authorization`).
 async fn put_chunk(
     api: &Api<'_>,
     url: &Url,
@@ -222,34 +207,24 @@ async fn put_chunk(
     total: u64,
 ) -> Result<(), PublishError> {
     let len = range.end - range.start;
-    // A generous timeout: the request timeout plus one second per MiB.
-    let timeout = api.timeout + Duration::from_secs(len / (1024 * 1024));
     let content_range = format!(
         "bytes {}-{}/{total}",
         range.start,
         range.end.saturating_sub(1)
     );
-    let response = api
-        .http
-        .put(url.clone())
+    let request = api
+        .session
+        .anonymous(Method::PUT, url.clone())
         .header(CONTENT_TYPE, file.content_type())
         .header(CONTENT_LENGTH, len.to_string())
         .header(CONTENT_RANGE, content_range)
-        .timeout(timeout)
-        .body(reqwest::Body::wrap_stream(file.stream_range(range)))
-        .send()
+        .timeout(api.session.upload_timeout(len))
+        .body(reqwest::Body::wrap_stream(file.stream_range(range)));
+    api.session
+        .send(request, "a video chunk")
         .await
-        .map_err(|e| transport_error(PLATFORM, &e, Idempotence::Safe))?;
-    let status = response.status();
-    if status.is_success() {
-        return Ok(());
-    }
-    let headers = response.headers().clone();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| transport_error(PLATFORM, &e, Idempotence::Safe))?;
-    Err(errors::from_response(status.as_u16(), &headers, &body))
+        .map(|_| ())
+        .map_err(|e| e.into_error(Idempotence::Safe))
 }
 
 #[cfg(test)]

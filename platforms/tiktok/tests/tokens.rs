@@ -23,12 +23,11 @@ use url::Url;
 const REDIRECT: &str = "https://fanout.example/api/connect/tiktok/callback";
 
 fn config(fake: &FakeTikTok) -> TikTokConfig {
-    TikTokConfig {
-        client_id: Some(FAKE_CLIENT_KEY.to_string()),
-        client_secret: Some(SecretString::from(FAKE_CLIENT_SECRET.to_string())),
-        oauth_base_url: fake.base_url(),
-        ..common::config(fake)
-    }
+    let mut config = common::config(fake);
+    config.client_id = Some(FAKE_CLIENT_KEY.to_string());
+    config.client_secret = Some(SecretString::from(FAKE_CLIENT_SECRET.to_string()));
+    config.oauth_base_url = fake.base_url();
+    config
 }
 
 fn publisher(fake: &FakeTikTok) -> TikTokPublisher {
@@ -294,10 +293,11 @@ async fn missing_or_wrong_client_credentials_are_unsupported() {
 
 #[tokio::test]
 async fn the_authorization_url_names_the_app_scopes_redirect_and_state() {
-    let provider_config = TikTokConfig {
-        client_id: Some("ck_123".into()),
-        client_secret: Some(SecretString::from("secret".to_string())),
-        ..TikTokConfig::default()
+    let provider_config = {
+        let mut config = TikTokConfig::default();
+        config.client_id = Some("ck_123".into());
+        config.client_secret = Some(SecretString::from("secret".to_string()));
+        config
     };
     let publisher = TikTokPublisher::new(provider_config);
     let provider = publisher.tokens().expect("a provider");
@@ -523,10 +523,11 @@ async fn without_user_info_the_connection_is_named_by_its_open_id() {
 
 #[test]
 fn the_provider_debug_hides_the_secret() {
-    let publisher = TikTokPublisher::new(TikTokConfig {
-        client_id: Some("ck".into()),
-        client_secret: Some(SecretString::from("tt-very-secret".to_string())),
-        ..TikTokConfig::default()
+    let publisher = TikTokPublisher::new({
+        let mut config = TikTokConfig::default();
+        config.client_id = Some("ck".into());
+        config.client_secret = Some(SecretString::from("tt-very-secret".to_string()));
+        config
     });
     let shown = format!("{publisher:?}");
     assert!(!shown.contains("tt-very-secret"), "{shown}");

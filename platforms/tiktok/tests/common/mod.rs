@@ -11,13 +11,12 @@ pub fn publisher(fake: &FakeTikTok) -> TikTokPublisher {
 
 /// The test configuration for `fake`.
 pub fn config(fake: &FakeTikTok) -> TikTokConfig {
-    TikTokConfig {
-        base_url: fake.base_url(),
-        request_timeout_secs: 10,
-        poll_interval_ms: 2,
-        poll_budget_secs: 5,
-        max_attempts: 4,
-        initial_backoff_ms: 5,
-        ..TikTokConfig::default()
-    }
+    let mut config = TikTokConfig::default();
+    config.base_url = fake.base_url();
+    config.request_timeout_secs = 10;
+    config.poll_interval_ms = 2;
+    config.poll_budget_secs = 5;
+    config.max_attempts = 4;
+    config.initial_backoff_ms = 5;
+    config
 }
