@@ -102,6 +102,7 @@ where
         idle_timeout: limits.idle_timeout,
         idle: Box::pin(tokio::time::sleep(limits.idle_timeout)),
         stalled: Arc::clone(&stalled),
+        ended: false,
     };
     let content_type = content_type.map(str::trim).unwrap_or("");
     let essence = content_type
@@ -286,6 +287,13 @@ where
 
 /// A body stream that ends with an error once more than `remaining` bytes arrive, or
 /// when nothing arrives for `idle_timeout`, and says which through its flags.
+///
+/// It also never reports the end of the body in the same poll of its reader that
+/// brought data: after the last chunk it answers `Pending` once (waking itself), then
+/// `None`. multer 3.1 checks for the end of the stream without re-reading what the
+/// same call just buffered, so a body whose bytes and end arrive together right after
+/// a `Pending` (the usual case when the body crosses threads, as in the actix-web
+/// adapter) was refused as "incomplete multipart stream".
 struct CappedBody<S> {
     inner: S,
     remaining: u64,
@@ -293,6 +301,8 @@ struct CappedBody<S> {
     idle_timeout: Duration,
     idle: Pin<Box<tokio::time::Sleep>>,
     stalled: Arc<AtomicBool>,
+    /// Whether the inner stream has ended (reported on the next poll).
+    ended: bool,
 }
 
 /// The error a [`CappedBody`] yields.
@@ -330,7 +340,12 @@ where
                 Poll::Ready(Some(Ok(chunk)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(BodyError::Read(e.to_string())))),
-            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(None) if self.ended => Poll::Ready(None),
+            Poll::Ready(None) => {
+                self.ended = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
             Poll::Pending => match self.idle.as_mut().poll(cx) {
                 Poll::Ready(()) => {
                     self.stalled.store(true, Ordering::SeqCst);
@@ -471,6 +486,30 @@ mod tests {
             err.message,
             "The upload stalled: no data arrived for 60 seconds"
         );
+    }
+
+    /// Pending, then the whole body, then its end: multer alone refuses this.
+    #[tokio::test]
+    async fn a_body_whose_bytes_and_end_arrive_together_after_a_wait_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole: &'static [u8] =
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nHi\r\n--XyZ--\r\n";
+        let mut polls = 0;
+        let late = stream::poll_fn(move |cx| {
+            polls += 1;
+            match polls {
+                1 => {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+                2 => Poll::Ready(Some(Ok::<_, std::io::Error>(Bytes::from_static(whole)))),
+                _ => Poll::Ready(None),
+            }
+        });
+        let form = parse_body(Some(CT), late, &BodyLimits::default(), dir.path())
+            .await
+            .unwrap();
+        assert_eq!(form.fields.get("title"), Some("Hi"));
     }
 
     #[tokio::test]
