@@ -25,6 +25,7 @@ mod media_store;
 mod post;
 mod publisher;
 mod retry;
+pub mod routes;
 mod throttle;
 pub mod tokens;
 pub mod usage;

@@ -13,6 +13,8 @@ pub mod conformance;
 mod fake;
 pub mod fakes;
 pub mod faults;
+#[cfg(feature = "http-contract")]
+pub mod http_contract;
 pub mod media;
 mod media_server;
 mod record;

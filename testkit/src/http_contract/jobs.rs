@@ -1,14 +1,15 @@
-//! Posts as jobs through the axum router: async and sync answers, request ids,
-//! idempotency, schedules (list, edit, cancel), status, history and retry.
-
-mod support;
+//! Posts as jobs: async and sync answers, request ids, idempotency, schedules (list,
+//! edit, cancel), status, history and retry.
 
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 use fanout_core::{AccountDirectory, Connection};
+use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
-use support::*;
+
+use super::harness::*;
+use super::Serve;
 
 fn form(extra: &[(&str, &str)], platforms: &[&str]) -> (String, Vec<u8>) {
     let mut fields = vec![("user", "main"), ("title", "Hello")];
@@ -23,17 +24,17 @@ async fn post_upload(
     h: &Harness,
     f: (String, Vec<u8>),
     headers: &[(&str, &str)],
-) -> (u16, axum::http::HeaderMap, Value) {
-    call(&h.app, "POST", "/api/upload", headers, Some(&f.0), f.1).await
+) -> (u16, HeaderMap, Value) {
+    call(&h.http, "POST", "/api/upload", headers, Some(&f.0), f.1).await
 }
 
 fn in_minutes(minutes: i64) -> String {
     (Utc::now() + chrono::Duration::minutes(minutes)).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-#[tokio::test]
-async fn async_upload_answers_at_once_and_status_follows_to_completed() {
-    let h = harness(Setup::default()).await;
+/// `async_upload=true`: the background answer at once, with `X-Request-Id`; status by request id and by job id follows the job to `completed`.
+pub async fn async_upload_answers_at_once_and_status_follows_to_completed(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
     let (status, headers, body) = post_upload(
         &h,
         form(&[("async_upload", "true")], &["alpha", "beta"]),
@@ -52,7 +53,7 @@ async fn async_upload_answers_at_once_and_status_follows_to_completed() {
         })
     );
     assert_eq!(headers["x-request-id"], request_id.as_str());
-    let done = status_until(&h.app, &request_id, |s| s["status"] == "completed").await;
+    let done = status_until(&h.http, &request_id, |s| s["status"] == "completed").await;
     assert_eq!(done["request_id"], request_id.as_str());
     assert_eq!(done["completed"], 2);
     assert_eq!(done["total"], 2);
@@ -68,14 +69,14 @@ async fn async_upload_answers_at_once_and_status_follows_to_completed() {
     assert_eq!(h.beta.calls(), 1);
     // The job id works as well.
     let job_id = done["job_id"].as_str().unwrap();
-    let (status, by_job) = get(&h.app, &format!("/api/uploadposts/status?job_id={job_id}")).await;
+    let (status, by_job) = get(&h.http, &format!("/api/uploadposts/status?job_id={job_id}")).await;
     assert_eq!(status, 200);
     assert_eq!(by_job["request_id"], request_id.as_str());
 }
 
-#[tokio::test]
-async fn sync_upload_keeps_the_envelope_and_echoes_a_client_request_id() {
-    let h = harness(Setup::default()).await;
+/// A synchronous upload keeps the envelope; a client's request id (field or header) is echoed, and a reused one is 409.
+pub async fn sync_upload_keeps_the_envelope_and_echoes_a_client_request_id(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
     let (status, headers, body) = post_upload(
         &h,
         form(&[("request_id", "client-req-1")], &["alpha", "gamma"]),
@@ -108,7 +109,7 @@ async fn sync_upload_keeps_the_envelope_and_echoes_a_client_request_id() {
         body["message"],
         "request_id client-req-2 is already in use by another upload; send a new one"
     );
-    let (_, done) = get(&h.app, "/api/uploadposts/status?request_id=client-req-1").await;
+    let (_, done) = get(&h.http, "/api/uploadposts/status?request_id=client-req-1").await;
     assert_eq!(done["status"], "completed");
     assert_eq!(done["results"][1]["status"], "failed");
     assert_eq!(
@@ -118,16 +119,16 @@ async fn sync_upload_keeps_the_envelope_and_echoes_a_client_request_id() {
     );
 }
 
-#[tokio::test]
-async fn status_needs_an_id_and_hides_other_accounts_jobs() {
-    let h = harness(Setup::default()).await;
-    let (status, body) = get(&h.app, "/api/uploadposts/status").await;
+/// Status needs an id (400), answers 404 `not_found` for unknown and other accounts' jobs, and 401 without a valid key.
+pub async fn status_needs_an_id_and_hides_other_accounts_jobs(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
+    let (status, body) = get(&h.http, "/api/uploadposts/status").await;
     assert_eq!(status, 400);
     assert_eq!(
         body,
         json!({"success": false, "message": "request_id or job_id is required"})
     );
-    let (status, body) = get(&h.app, "/api/uploadposts/status?request_id=nope").await;
+    let (status, body) = get(&h.http, "/api/uploadposts/status?request_id=nope").await;
     assert_eq!(status, 404);
     assert_eq!(
         body,
@@ -141,7 +142,7 @@ async fn status_needs_an_id_and_hides_other_accounts_jobs() {
     other.api_key_hash = Some(fanout_core::ApiKeyHash::of("ak_other"));
     h.directory.upsert(other).await.unwrap();
     let (status, _, body) = call(
-        &h.app,
+        &h.http,
         "GET",
         &format!("/api/uploadposts/status?request_id={request_id}"),
         &[("authorization", "Apikey ak_other")],
@@ -155,7 +156,7 @@ async fn status_needs_an_id_and_hides_other_accounts_jobs() {
     );
     assert_eq!(body["status"], "not_found");
     let (status, _, body) = call(
-        &h.app,
+        &h.http,
         "GET",
         "/api/uploadposts/status?job_id=x",
         &[("authorization", "Apikey wrong")],
@@ -167,9 +168,9 @@ async fn status_needs_an_id_and_hides_other_accounts_jobs() {
     assert_eq!(body["message"], "Invalid API key");
 }
 
-#[tokio::test]
-async fn one_idempotency_key_publishes_and_counts_once() {
-    let h = harness(Setup::default()).await;
+/// One idempotency key publishes and counts once, sequentially and for five concurrent duplicates.
+pub async fn one_idempotency_key_publishes_and_counts_once(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
     let key = [("idempotency-key", "key-seq")];
     let (status, _, first) = post_upload(&h, form(&[], &["alpha"]), &key).await;
     assert_eq!(status, 200, "{first}");
@@ -181,7 +182,7 @@ async fn one_idempotency_key_publishes_and_counts_once() {
     let (_, _, other) = post_upload(&h, form(&[], &["alpha"]), &[]).await;
     assert_eq!(other["usage"]["count"], 2, "a new key counts again");
     let (_, done) = get(
-        &h.app,
+        &h.http,
         &format!(
             "/api/uploadposts/status?request_id={}",
             headers["x-request-id"].to_str().unwrap()
@@ -207,9 +208,9 @@ async fn one_idempotency_key_publishes_and_counts_once() {
     assert_eq!(h.beta.calls(), 1);
 }
 
-#[tokio::test]
-async fn scheduled_posts_are_listed_edited_cancelled_and_refunded() {
-    let h = harness(Setup::default()).await;
+/// A scheduled post: 202, listed, edited, refused a past date, cancelled with its upload refunded; a second cancel is 409, an unknown job 404.
+pub async fn scheduled_posts_are_listed_edited_cancelled_and_refunded(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
     let when = in_minutes(30);
     let (status, headers, body) = post_upload(
         &h,
@@ -227,7 +228,7 @@ async fn scheduled_posts_are_listed_edited_cancelled_and_refunded() {
         json!({"success": true, "job_id": job_id, "scheduled_date": when})
     );
     assert!(headers.contains_key("x-request-id"));
-    let (status, listed) = get(&h.app, "/api/uploadposts/schedule").await;
+    let (status, listed) = get(&h.http, "/api/uploadposts/schedule").await;
     assert_eq!(status, 200);
     assert_eq!(
         listed,
@@ -240,14 +241,14 @@ async fn scheduled_posts_are_listed_edited_cancelled_and_refunded() {
             "title": "Hello",
         }]})
     );
-    let (_, status_body) = get(&h.app, &format!("/api/uploadposts/status?job_id={job_id}")).await;
+    let (_, status_body) = get(&h.http, &format!("/api/uploadposts/status?job_id={job_id}")).await;
     assert_eq!(status_body["status"], "scheduled");
     assert_eq!(status_body["results"][0]["status"], "queued");
 
     // Edit: a new date (wall time in the zone), title and caption.
     let edit = json!({"scheduled_date": "2027-06-01T12:00:00", "title": "New title", "caption": "New caption"});
     let (status, _, edited) = call(
-        &h.app,
+        &h.http,
         "PATCH",
         &format!("/api/uploadposts/schedule/{job_id}"),
         &[],
@@ -264,7 +265,7 @@ async fn scheduled_posts_are_listed_edited_cancelled_and_refunded() {
 
     // A past date is refused with the rule's sentence.
     let (status, _, refused) = call(
-        &h.app,
+        &h.http,
         "PATCH",
         &format!("/api/uploadposts/schedule/{job_id}"),
         &[],
@@ -277,7 +278,7 @@ async fn scheduled_posts_are_listed_edited_cancelled_and_refunded() {
 
     // Cancel gives the upload back.
     let (status, _, cancelled) = call(
-        &h.app,
+        &h.http,
         "DELETE",
         &format!("/api/uploadposts/schedule/{job_id}"),
         &[],
@@ -290,7 +291,7 @@ async fn scheduled_posts_are_listed_edited_cancelled_and_refunded() {
         cancelled,
         json!({"success": true, "job_id": job_id, "credits_refunded": 1})
     );
-    let (_, listed) = get(&h.app, "/api/uploadposts/schedule").await;
+    let (_, listed) = get(&h.http, "/api/uploadposts/schedule").await;
     assert_eq!(listed["scheduled_posts"], json!([]));
     let (_, _, next) = post_upload(&h, form(&[], &["alpha"]), &[]).await;
     assert_eq!(
@@ -298,7 +299,7 @@ async fn scheduled_posts_are_listed_edited_cancelled_and_refunded() {
         "the cancelled upload was given back"
     );
     let (status, _, again) = call(
-        &h.app,
+        &h.http,
         "DELETE",
         &format!("/api/uploadposts/schedule/{job_id}"),
         &[],
@@ -308,7 +309,7 @@ async fn scheduled_posts_are_listed_edited_cancelled_and_refunded() {
     .await;
     assert_eq!(status, 409, "{again}");
     let (status, _, unknown) = call(
-        &h.app,
+        &h.http,
         "DELETE",
         "/api/uploadposts/schedule/nope",
         &[],
@@ -321,9 +322,9 @@ async fn scheduled_posts_are_listed_edited_cancelled_and_refunded() {
     assert_eq!(h.beta.calls(), 0, "a cancelled post never runs");
 }
 
-#[tokio::test]
-async fn schedule_dates_outside_the_rules_are_refused() {
-    let h = harness(Setup::default()).await;
+/// Schedule dates in the past, too far ahead, unparsable or in an unknown zone are 400 with the rule's sentence.
+pub async fn schedule_dates_outside_the_rules_are_refused(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
     for (date, zone, message) in [
         (
             "2020-01-01T00:00:00Z",
@@ -357,9 +358,9 @@ async fn schedule_dates_outside_the_rules_are_refused() {
     assert_eq!(h.alpha.calls(), 0);
 }
 
-#[tokio::test]
-async fn a_scheduled_post_fires_once_when_due() {
-    let h = harness(Setup::default()).await;
+/// A scheduled post fires once when due, under the job runner.
+pub async fn a_scheduled_post_fires_once_when_due(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
     let runner = h.engine.start_runner();
     let when =
         (Utc::now() + chrono::Duration::seconds(2)).to_rfc3339_opts(SecondsFormat::Millis, true);
@@ -370,7 +371,7 @@ async fn a_scheduled_post_fires_once_when_due() {
     assert_eq!(h.alpha.calls(), 0);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let (_, s) = get(&h.app, &format!("/api/uploadposts/status?job_id={job_id}")).await;
+        let (_, s) = get(&h.http, &format!("/api/uploadposts/status?job_id={job_id}")).await;
         if s["status"] == "completed" {
             break;
         }
@@ -383,9 +384,9 @@ async fn a_scheduled_post_fires_once_when_due() {
     assert!(runner.shutdown(Duration::from_secs(5)).await);
 }
 
-#[tokio::test]
-async fn history_lists_one_item_per_platform_newest_first() {
-    let h = harness(Setup::default()).await;
+/// History: one item per platform per job, newest first, paged; bad `limit` and `page` are 400.
+pub async fn history_lists_one_item_per_platform_newest_first(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
     let (_, _, first) =
         post_upload(&h, form(&[("request_id", "h1")], &["alpha", "gamma"]), &[]).await;
     assert_eq!(first["success"], true);
@@ -397,8 +398,8 @@ async fn history_lists_one_item_per_platform_newest_first() {
     )
     .await;
     assert_eq!(second["request_id"], "h2");
-    status_until(&h.app, "h2", |s| s["status"] == "completed").await;
-    let (status, page) = get(&h.app, "/api/uploadposts/history?page=1&limit=10").await;
+    status_until(&h.http, "h2", |s| s["status"] == "completed").await;
+    let (status, page) = get(&h.http, "/api/uploadposts/history?page=1&limit=10").await;
     assert_eq!(status, 200);
     assert_eq!(page["total"], 3);
     assert_eq!(page["page"], 1);
@@ -428,7 +429,7 @@ async fn history_lists_one_item_per_platform_newest_first() {
     // Pages cut across jobs.
     for (page, limit) in [(2, 10)] {
         let (_, body) = get(
-            &h.app,
+            &h.http,
             &format!("/api/uploadposts/history?page={page}&limit={limit}"),
         )
         .await;
@@ -440,18 +441,21 @@ async fn history_lists_one_item_per_platform_newest_first() {
         ("page=0", "Invalid page"),
         ("page=-1", "Invalid page"),
     ] {
-        let (status, body) = get(&h.app, &format!("/api/uploadposts/history?{query}")).await;
+        let (status, body) = get(&h.http, &format!("/api/uploadposts/history?{query}")).await;
         assert_eq!(status, 400, "{query}");
         assert_eq!(body, json!({"success": false, "message": message}));
     }
 }
 
-#[tokio::test]
-async fn retry_reruns_only_the_failed_platforms_and_counts_nothing() {
-    let h = harness(Setup {
-        beta_token: "expired-beta",
-        ..Setup::default()
-    })
+/// Retry re-runs only the failed platforms and counts nothing; nothing left to retry is 409; bad bodies 400; unknown 404.
+pub async fn retry_reruns_only_the_failed_platforms_and_counts_nothing(serve: Serve) {
+    let h = harness(
+        serve,
+        Setup {
+            beta_token: "expired-beta",
+            ..Setup::default()
+        },
+    )
     .await;
     let (_, _, first) =
         post_upload(&h, form(&[("request_id", "r1")], &["alpha", "beta"]), &[]).await;
@@ -464,7 +468,7 @@ async fn retry_reruns_only_the_failed_platforms_and_counts_nothing() {
         .await
         .unwrap();
     let (status, headers, body) = call(
-        &h.app,
+        &h.http,
         "POST",
         "/api/uploadposts/posts/retry",
         &[],
@@ -483,7 +487,7 @@ async fn retry_reruns_only_the_failed_platforms_and_counts_nothing() {
         })
     );
     assert_eq!(headers["x-request-id"], "r1");
-    let done = status_until(&h.app, "r1", |s| {
+    let done = status_until(&h.http, "r1", |s| {
         s["status"] == "completed" && s["completed"] == 2
     })
     .await;
@@ -496,7 +500,7 @@ async fn retry_reruns_only_the_failed_platforms_and_counts_nothing() {
     let (_, _, next) = post_upload(&h, form(&[], &["alpha"]), &[]).await;
     assert_eq!(next["usage"]["count"], 2, "the retry counted nothing");
     let (status, _, nothing) = call(
-        &h.app,
+        &h.http,
         "POST",
         "/api/uploadposts/posts/retry",
         &[],
@@ -514,7 +518,7 @@ async fn retry_reruns_only_the_failed_platforms_and_counts_nothing() {
         (&b"not json"[..], 400, "The body must be a JSON object"),
     ] {
         let (status, _, answer) = call(
-            &h.app,
+            &h.http,
             "POST",
             "/api/uploadposts/posts/retry",
             &[],
@@ -526,7 +530,7 @@ async fn retry_reruns_only_the_failed_platforms_and_counts_nothing() {
         assert_eq!(answer["message"], message);
     }
     let (status, _, unknown) = call(
-        &h.app,
+        &h.http,
         "POST",
         "/api/uploadposts/posts/retry",
         &[],
@@ -538,14 +542,57 @@ async fn retry_reruns_only_the_failed_platforms_and_counts_nothing() {
     assert_eq!(unknown["status"], "not_found");
 }
 
-#[tokio::test]
-async fn a_slow_platform_past_the_sync_timeout_answers_in_the_background_shape() {
-    let h = harness(Setup {
-        beta_token: "slow",
-        timeout: Duration::from_secs(60),
-        sync_timeout: Duration::from_millis(300),
-        ..Setup::default()
-    })
+/// The JSON routes (schedule edit, retry) read at most 64 KiB: past it, a JSON 413.
+pub async fn json_bodies_past_the_limit_are_413(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
+    let big = format!("{{\"request_id\": \"{}\"}}", "x".repeat(70 * 1024)).into_bytes();
+    for (method, path) in [
+        ("POST", "/api/uploadposts/posts/retry"),
+        ("PATCH", "/api/uploadposts/schedule/some-job"),
+    ] {
+        let (status, _, body) = call(
+            &h.http,
+            method,
+            path,
+            &[],
+            Some("application/json"),
+            big.clone(),
+        )
+        .await;
+        assert_eq!(
+            (status, body),
+            (
+                413,
+                json!({"success": false, "message": "Body too large: the limit is 65536 bytes"})
+            ),
+            "{method} {path}"
+        );
+    }
+    // Just under the limit is read (and answered by the engine).
+    let fits = format!("{{\"job_id\": \"{}\"}}", "x".repeat(60 * 1024)).into_bytes();
+    let (status, _, body) = call(
+        &h.http,
+        "POST",
+        "/api/uploadposts/posts/retry",
+        &[],
+        Some("application/json"),
+        fits,
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+}
+
+/// A synchronous upload past the sync timeout answers in the background shape while the job goes on.
+pub async fn a_slow_platform_past_the_sync_timeout_answers_in_the_background_shape(serve: Serve) {
+    let h = harness(
+        serve,
+        Setup {
+            beta_token: "slow",
+            timeout: Duration::from_secs(60),
+            sync_timeout: Duration::from_millis(300),
+            ..Setup::default()
+        },
+    )
     .await;
     let (status, headers, body) = post_upload(&h, form(&[], &["alpha", "beta"]), &[]).await;
     assert_eq!(status, 200, "{body}");
@@ -559,7 +606,7 @@ async fn a_slow_platform_past_the_sync_timeout_answers_in_the_background_shape()
             "total_platforms": 2,
         })
     );
-    let running = status_until(&h.app, &request_id, |s| {
+    let running = status_until(&h.http, &request_id, |s| {
         s["results"][0]["status"] == "completed"
     })
     .await;
@@ -568,13 +615,16 @@ async fn a_slow_platform_past_the_sync_timeout_answers_in_the_background_shape()
     assert_eq!(running["completed"], 1);
 }
 
-#[tokio::test]
-async fn media_is_kept_exactly_as_long_as_a_job_may_need_it() {
-    let h = harness(Setup {
-        beta_token: "expired-beta",
-        retry_window: Duration::from_secs(1),
-        ..Setup::default()
-    })
+/// Media is deleted when every platform published, kept for the retry window otherwise, then a late retry is 409.
+pub async fn media_is_kept_exactly_as_long_as_a_job_may_need_it(serve: Serve) {
+    let h = harness(
+        serve,
+        Setup {
+            beta_token: "expired-beta",
+            retry_window: Duration::from_secs(1),
+            ..Setup::default()
+        },
+    )
     .await;
     // Every platform published: the media is deleted as the job ends.
     let (_, _, body) = post_upload(&h, form(&[], &["alpha"]), &[]).await;
@@ -601,7 +651,7 @@ async fn media_is_kept_exactly_as_long_as_a_job_may_need_it() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let (status, _, late) = call(
-        &h.app,
+        &h.http,
         "POST",
         "/api/uploadposts/posts/retry",
         &[],

@@ -1,6 +1,5 @@
-//! Every row of the contract table, on both endpoints, through the axum router.
-
-mod support;
+//! Every row of the README's contract table, on both upload endpoints: 401, 404, 400,
+//! 413, 415, 429 in their order, and the envelope of an accepted upload.
 
 use std::time::Duration;
 
@@ -8,7 +7,9 @@ use chrono::{Datelike, Utc};
 use fanout_core::{Account, AccountDirectory, ApiKeyHash, Plan};
 use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::json;
-use support::*;
+
+use super::harness::*;
+use super::Serve;
 
 const ENDPOINTS: [&str; 2] = ["/api/upload", "/api/upload_photos"];
 
@@ -20,16 +21,8 @@ fn form_for(endpoint: &str, fields: &[(&str, &str)]) -> (String, Vec<u8>) {
         multipart(
             fields,
             &[
-                (
-                    "photos[]",
-                    "a.jpg",
-                    fanout_testkit::media::jpeg_bytes(3000, 1),
-                ),
-                (
-                    "photos[]",
-                    "b.jpg",
-                    fanout_testkit::media::jpeg_bytes(3000, 2),
-                ),
+                ("photos[]", "a.jpg", crate::media::jpeg_bytes(3000, 1)),
+                ("photos[]", "b.jpg", crate::media::jpeg_bytes(3000, 2)),
             ],
         )
     }
@@ -54,12 +47,12 @@ fn jwt(sub: &str, exp: i64, secret: &str) -> String {
     .expect("a test JWT encodes")
 }
 
-#[tokio::test]
-async fn missing_authorization_is_401() {
-    let h = harness(Setup::default()).await;
+/// No `Authorization` header: 401 `Authorization header required`, nothing published.
+pub async fn missing_authorization_is_401(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
     for endpoint in ENDPOINTS {
         let (ct, body) = form_for(endpoint, GOOD);
-        let (status, json) = send(&h.app, endpoint, None, Some(&ct), body).await;
+        let (status, json) = send(&h.http, endpoint, None, Some(&ct), body).await;
         assert_eq!(
             (status, json),
             (401, fail("Authorization header required")),
@@ -69,37 +62,38 @@ async fn missing_authorization_is_401() {
     assert_eq!(h.alpha.calls(), 0);
 }
 
-#[tokio::test]
-async fn unknown_api_key_is_401() {
-    let h = harness(Setup::default()).await;
+/// An unknown API key: 401 `Invalid API key`.
+pub async fn unknown_api_key_is_401(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
     for endpoint in ENDPOINTS {
         let (ct, body) = form_for(endpoint, GOOD);
-        let (status, json) = send(&h.app, endpoint, Some("Apikey ak_wrong"), Some(&ct), body).await;
+        let (status, json) =
+            send(&h.http, endpoint, Some("Apikey ak_wrong"), Some(&ct), body).await;
         assert_eq!((status, json), (401, fail("Invalid API key")), "{endpoint}");
     }
 }
 
-#[tokio::test]
-async fn expired_api_key_is_401() {
-    let h = harness(Setup::default()).await;
+/// An API key past its expiry: 401 `API key expired`.
+pub async fn expired_api_key_is_401(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
     let mut account = h.directory.find_by_name("acme").await.unwrap().unwrap();
     account.api_key_expires_at = Some(Utc::now() - chrono::Duration::seconds(1));
     h.directory.upsert(account).await.unwrap();
     for endpoint in ENDPOINTS {
         let (ct, body) = form_for(endpoint, GOOD);
-        let (status, json) = send(&h.app, endpoint, Some(&apikey()), Some(&ct), body).await;
+        let (status, json) = send(&h.http, endpoint, Some(&apikey()), Some(&ct), body).await;
         assert_eq!((status, json), (401, fail("API key expired")), "{endpoint}");
     }
 }
 
-#[tokio::test]
-async fn bearer_tokens_valid_forged_expired_and_orphaned() {
-    let h = harness(Setup::default()).await;
+/// Bearer JWTs: a valid one works; forged, expired or malformed ones are 401; one naming no account is 404.
+pub async fn bearer_tokens_valid_forged_expired_and_orphaned(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
     let future = Utc::now().timestamp() + 600;
     for endpoint in ENDPOINTS {
         let good = format!("Bearer {}", jwt("acme", future, JWT_SECRET));
         let (ct, body) = form_for(endpoint, GOOD);
-        let (status, json) = send(&h.app, endpoint, Some(&good), Some(&ct), body).await;
+        let (status, json) = send(&h.http, endpoint, Some(&good), Some(&ct), body).await;
         assert_eq!(status, 200, "{endpoint}: {json}");
 
         for bad in [
@@ -109,7 +103,7 @@ async fn bearer_tokens_valid_forged_expired_and_orphaned() {
         ] {
             let (ct, body) = form_for(endpoint, GOOD);
             let (status, json) = send(
-                &h.app,
+                &h.http,
                 endpoint,
                 Some(&format!("Bearer {bad}")),
                 Some(&ct),
@@ -125,14 +119,14 @@ async fn bearer_tokens_valid_forged_expired_and_orphaned() {
 
         let ghost = format!("Bearer {}", jwt("ghost", future, JWT_SECRET));
         let (ct, body) = form_for(endpoint, GOOD);
-        let (status, json) = send(&h.app, endpoint, Some(&ghost), Some(&ct), body).await;
+        let (status, json) = send(&h.http, endpoint, Some(&ghost), Some(&ct), body).await;
         assert_eq!((status, json), (404, fail("User not found")), "{endpoint}");
     }
 }
 
-#[tokio::test]
-async fn a_removed_account_is_404_for_its_still_valid_jwt() {
-    let h = harness(Setup::default()).await;
+/// A removed account: its API key is unknown (401), its still-valid JWT is 404 `User not found`.
+pub async fn a_removed_account_is_404_for_its_still_valid_jwt(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
     let token = format!(
         "Bearer {}",
         jwt("acme", Utc::now().timestamp() + 600, JWT_SECRET)
@@ -141,28 +135,28 @@ async fn a_removed_account_is_404_for_its_still_valid_jwt() {
     let (status, json) = upload(&h, video_form(&["alpha"])).await;
     assert_eq!((status, json), (401, fail("Invalid API key")));
     let (ct, body) = video_form(&["alpha"]);
-    let (status, json) = send(&h.app, "/api/upload", Some(&token), Some(&ct), body).await;
+    let (status, json) = send(&h.http, "/api/upload", Some(&token), Some(&ct), body).await;
     assert_eq!((status, json), (404, fail("User not found")));
 }
 
-#[tokio::test]
-async fn missing_media_or_title_is_400() {
-    let h = harness(Setup::default()).await;
+/// No media or no title: 400 with each endpoint's sentence.
+pub async fn missing_media_or_title_is_400(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
     let no_title = [("user", "main"), ("platform[]", "alpha")];
     let (ct, body) = multipart(&no_title, &[("video", "v.mp4", mp4(100))]);
     assert_eq!(
-        send(&h.app, "/api/upload", Some(&apikey()), Some(&ct), body).await,
+        send(&h.http, "/api/upload", Some(&apikey()), Some(&ct), body).await,
         (400, fail("Video file and title are required"))
     );
     let (ct, body) = multipart(GOOD, &[]);
     assert_eq!(
-        send(&h.app, "/api/upload", Some(&apikey()), Some(&ct), body).await,
+        send(&h.http, "/api/upload", Some(&apikey()), Some(&ct), body).await,
         (400, fail("Video file and title are required"))
     );
     let (ct, body) = multipart(GOOD, &[]);
     assert_eq!(
         send(
-            &h.app,
+            &h.http,
             "/api/upload_photos",
             Some(&apikey()),
             Some(&ct),
@@ -174,7 +168,7 @@ async fn missing_media_or_title_is_400() {
     let (ct, body) = form_for("/api/upload_photos", &no_title);
     assert_eq!(
         send(
-            &h.app,
+            &h.http,
             "/api/upload_photos",
             Some(&apikey()),
             Some(&ct),
@@ -185,9 +179,9 @@ async fn missing_media_or_title_is_400() {
     );
 }
 
-#[tokio::test]
-async fn field_errors_are_400_in_contract_order_on_both_endpoints() {
-    let h = harness(Setup::default()).await;
+/// Form errors are 400 in the contract's order, touch no platform and count nothing.
+pub async fn field_errors_are_400_in_contract_order_on_both_endpoints(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
     let cases: [(&[(&str, &str)], &str); 5] = [
         (
             &[("user", "main"), ("title", "   "), ("platform[]", "alpha")],
@@ -223,7 +217,7 @@ async fn field_errors_are_400_in_contract_order_on_both_endpoints() {
     for endpoint in ENDPOINTS {
         for (fields, message) in cases {
             let (ct, body) = form_for(endpoint, fields);
-            let got = send(&h.app, endpoint, Some(&apikey()), Some(&ct), body).await;
+            let got = send(&h.http, endpoint, Some(&apikey()), Some(&ct), body).await;
             assert_eq!(got, (400, fail(message)), "{endpoint} {fields:?}");
         }
     }
@@ -234,15 +228,15 @@ async fn field_errors_are_400_in_contract_order_on_both_endpoints() {
     );
     // Nothing was counted: the first accepted upload is number 1.
     let (status, json) = upload(&h, video_form(&["alpha"])).await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{json}");
     assert_eq!(json["usage"]["count"], 1);
 }
 
-#[tokio::test]
-async fn success_envelope_is_exact() {
-    let h = harness(Setup::default()).await;
+/// The 200 envelope, exactly: per-platform results (with overrides) and the usage.
+pub async fn success_envelope_is_exact(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
     let video = mp4(5000);
-    let sha = fanout_testkit::ReceivedMedia::of(&video).sha256;
+    let sha = crate::ReceivedMedia::of(&video).sha256;
     let (ct, body) = multipart(
         &[
             ("user", "main"),
@@ -253,10 +247,10 @@ async fn success_envelope_is_exact() {
         ],
         &[("video", "clip.mp4", video)],
     );
-    let (status, json) = send(&h.app, "/api/upload", Some(&apikey()), Some(&ct), body).await;
+    let (status, json) = send(&h.http, "/api/upload", Some(&apikey()), Some(&ct), body).await;
     let now = Utc::now();
     let month = format!("{:04}-{:02}-01T00:00:00.000Z", now.year(), now.month());
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{json}");
     assert_eq!(
         json,
         json!({
@@ -270,12 +264,12 @@ async fn success_envelope_is_exact() {
     );
 }
 
-#[tokio::test]
-async fn photos_succeed_and_spool_files_are_removed() {
-    let h = harness(Setup::default()).await;
+/// Photos publish, and the spooled temporary files are gone afterwards.
+pub async fn photos_succeed_and_spool_files_are_removed(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
     let (ct, body) = form_for("/api/upload_photos", GOOD);
     let (status, json) = send(
-        &h.app,
+        &h.http,
         "/api/upload_photos",
         Some(&apikey()),
         Some(&ct),
@@ -291,15 +285,37 @@ async fn photos_succeed_and_spool_files_are_removed() {
     );
 }
 
-#[tokio::test]
-async fn expired_platform_token_fails_that_platform_alone() {
-    let h = harness(Setup {
-        beta_token: "expired-123",
-        ..Setup::default()
-    })
+/// A 6 MiB video through the adapter (many body chunks) reaches the platform intact.
+pub async fn a_large_upload_streams_through(serve: Serve) {
+    let h = harness(
+        serve,
+        Setup {
+            max_upload_bytes: 8 << 20,
+            ..Setup::default()
+        },
+    )
+    .await;
+    let video = mp4(6 << 20);
+    let sha = crate::ReceivedMedia::of(&video).sha256;
+    let (ct, body) = multipart(GOOD, &[("video", "big.mp4", video)]);
+    let (status, json) = send(&h.http, "/api/upload", Some(&apikey()), Some(&ct), body).await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["results"]["alpha"]["bytes"], 6 << 20);
+    assert_eq!(json["results"]["alpha"]["sha256"], sha);
+}
+
+/// An expired platform token fails that platform alone, with the reconnect sentence.
+pub async fn expired_platform_token_fails_that_platform_alone(serve: Serve) {
+    let h = harness(
+        serve,
+        Setup {
+            beta_token: "expired-123",
+            ..Setup::default()
+        },
+    )
     .await;
     let (status, json) = upload(&h, video_form(&["alpha", "beta"])).await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{json}");
     assert_eq!(json["success"], true);
     assert_eq!(json["results"]["alpha"]["success"], true);
     assert_eq!(
@@ -308,11 +324,11 @@ async fn expired_platform_token_fails_that_platform_alone() {
     );
 }
 
-#[tokio::test]
-async fn an_unconnected_platform_fails_alone() {
-    let h = harness(Setup::default()).await;
+/// A platform the profile never connected fails alone, untouched.
+pub async fn an_unconnected_platform_fails_alone(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
     let (status, json) = upload(&h, video_form(&["alpha", "gamma"])).await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{json}");
     assert_eq!(json["results"]["alpha"]["success"], true);
     assert_eq!(
         json["results"]["gamma"],
@@ -321,18 +337,21 @@ async fn an_unconnected_platform_fails_alone() {
     assert_eq!(h.gamma.calls(), 0);
 }
 
-#[tokio::test]
-async fn a_panicking_or_slow_publisher_changes_nothing_for_the_others() {
-    let h = harness(Setup {
-        alpha_token: "panic",
-        beta_token: "slow",
-        timeout: Duration::from_millis(300),
-        ..Setup::default()
-    })
+/// A panicking or too slow publisher changes nothing for the others.
+pub async fn a_panicking_or_slow_publisher_changes_nothing_for_the_others(serve: Serve) {
+    let h = harness(
+        serve,
+        Setup {
+            alpha_token: "panic",
+            beta_token: "slow",
+            timeout: Duration::from_millis(300),
+            ..Setup::default()
+        },
+    )
     .await;
     // gamma unconnected, alpha panics, beta is too slow: still a 200 with three answers.
     let (status, json) = upload(&h, video_form(&["alpha", "beta", "gamma"])).await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{json}");
     assert_eq!(
         json["results"]["alpha"],
         json!({"success": false, "error": "The Alpha publisher failed unexpectedly; the other platforms were not affected."})
@@ -345,23 +364,20 @@ async fn a_panicking_or_slow_publisher_changes_nothing_for_the_others() {
     assert_eq!(json["results"]["gamma"]["success"], false);
 }
 
-#[tokio::test]
-async fn capability_limits_fail_the_platform_before_publishing() {
-    let h = harness(Setup::default()).await;
+/// Media outside a platform's capabilities fails that platform before anything is sent.
+pub async fn capability_limits_fail_the_platform_before_publishing(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
     // A PNG is not among the scripted publisher's photo formats.
-    let (ct, body) = multipart(
-        GOOD,
-        &[("photos[]", "x.jpg", fanout_testkit::media::png_bytes(500))],
-    );
+    let (ct, body) = multipart(GOOD, &[("photos[]", "x.jpg", crate::media::png_bytes(500))]);
     let (status, json) = send(
-        &h.app,
+        &h.http,
         "/api/upload_photos",
         Some(&apikey()),
         Some(&ct),
         body,
     )
     .await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{json}");
     assert_eq!(
         json["results"]["alpha"],
         json!({"success": false, "error": "Alpha does not accept image/png photos; it takes image/jpeg."})
@@ -373,15 +389,18 @@ async fn capability_limits_fail_the_platform_before_publishing() {
     );
 }
 
-#[tokio::test]
-async fn monthly_limit_is_429_and_counts_stop() {
-    let h = harness(Setup {
-        plan: Plan {
-            monthly_uploads: 2,
-            daily_uploads_per_account: None,
+/// The monthly plan limit: 429 on both endpoints, and nothing more is published.
+pub async fn monthly_limit_is_429_and_counts_stop(serve: Serve) {
+    let h = harness(
+        serve,
+        Setup {
+            plan: Plan {
+                monthly_uploads: 2,
+                daily_uploads_per_account: None,
+            },
+            ..Setup::default()
         },
-        ..Setup::default()
-    })
+    )
     .await;
     for n in 1..=2 {
         let (status, json) = upload(&h, video_form(&["alpha"])).await;
@@ -389,7 +408,7 @@ async fn monthly_limit_is_429_and_counts_stop() {
     }
     for endpoint in ENDPOINTS {
         let (ct, body) = form_for(endpoint, GOOD);
-        let got = send(&h.app, endpoint, Some(&apikey()), Some(&ct), body).await;
+        let got = send(&h.http, endpoint, Some(&apikey()), Some(&ct), body).await;
         assert_eq!(
             got,
             (
@@ -401,15 +420,18 @@ async fn monthly_limit_is_429_and_counts_stop() {
     assert_eq!(h.alpha.calls(), 2);
 }
 
-#[tokio::test]
-async fn daily_limit_names_platform_and_account() {
-    let h = harness(Setup {
-        plan: Plan {
-            monthly_uploads: 100,
-            daily_uploads_per_account: Some(5),
+/// The daily per-account limit: 429 naming the platform and the account.
+pub async fn daily_limit_names_platform_and_account(serve: Serve) {
+    let h = harness(
+        serve,
+        Setup {
+            plan: Plan {
+                monthly_uploads: 100,
+                daily_uploads_per_account: Some(5),
+            },
+            ..Setup::default()
         },
-        ..Setup::default()
-    })
+    )
     .await;
     for _ in 0..5 {
         assert_eq!(upload(&h, video_form(&["alpha"])).await.0, 200);
@@ -426,19 +448,22 @@ async fn daily_limit_names_platform_and_account() {
     );
 }
 
-#[tokio::test]
-async fn sixty_concurrent_requests_against_a_limit_of_twenty() {
-    let h = harness(Setup {
-        plan: Plan {
-            monthly_uploads: 20,
-            daily_uploads_per_account: None,
+/// Sixty concurrent uploads against a limit of twenty: exactly twenty 200s.
+pub async fn sixty_concurrent_requests_against_a_limit_of_twenty(serve: Serve) {
+    let h = harness(
+        serve,
+        Setup {
+            plan: Plan {
+                monthly_uploads: 20,
+                daily_uploads_per_account: None,
+            },
+            ..Setup::default()
         },
-        ..Setup::default()
-    })
+    )
     .await;
     let mut tasks = Vec::new();
     for _ in 0..60 {
-        let app = h.app.clone();
+        let app = h.http.clone();
         tasks.push(tokio::spawn(async move {
             let (ct, body) = video_form(&["alpha"]);
             send(&app, "/api/upload", Some(&apikey()), Some(&ct), body)
@@ -455,12 +480,15 @@ async fn sixty_concurrent_requests_against_a_limit_of_twenty() {
     assert_eq!(h.alpha.calls(), 20);
 }
 
-#[tokio::test]
-async fn bad_bodies_get_json_errors() {
-    let h = harness(Setup {
-        max_upload_bytes: 20_000,
-        ..Setup::default()
-    })
+/// Bad bodies: 415, malformed multipart 400s and 413, as JSON, leaving no spooled file.
+pub async fn bad_bodies_get_json_errors(serve: Serve) {
+    let h = harness(
+        serve,
+        Setup {
+            max_upload_bytes: 20_000,
+            ..Setup::default()
+        },
+    )
     .await;
     let cases: Vec<(Option<&str>, Vec<u8>, u16, &str)> = vec![
         (Some("application/json"), b"{\"title\":\"x\"}".to_vec(), 415,
@@ -474,11 +502,11 @@ async fn bad_bodies_get_json_errors() {
     ];
     for endpoint in ENDPOINTS {
         for (ct, body, status, message) in &cases {
-            let got = send(&h.app, endpoint, Some(&apikey()), *ct, body.clone()).await;
+            let got = send(&h.http, endpoint, Some(&apikey()), *ct, body.clone()).await;
             assert_eq!(got, (*status, fail(message)), "{endpoint} {ct:?}");
         }
         let (ct, body) = multipart(GOOD, &[("video", "big.mp4", mp4(50_000))]);
-        let got = send(&h.app, endpoint, Some(&apikey()), Some(&ct), body).await;
+        let got = send(&h.http, endpoint, Some(&apikey()), Some(&ct), body).await;
         assert_eq!(
             got,
             (413, fail("Upload too large: the limit is 20000 bytes")),
@@ -489,13 +517,13 @@ async fn bad_bodies_get_json_errors() {
     assert_eq!(h.alpha.calls(), 0);
 }
 
-#[tokio::test]
-async fn urlencoded_with_unreachable_url_is_a_clear_400() {
-    let h = harness(Setup::default()).await;
+/// A URL-encoded upload whose media URL cannot be fetched: a 400 that does not echo the URL.
+pub async fn urlencoded_with_unreachable_url_is_a_clear_400(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
     let body = b"user=main&title=Hi&platform%5B%5D=alpha&video=http%3A%2F%2F127.0.0.1%3A9%2Fv.mp4"
         .to_vec();
     let (status, json) = send(
-        &h.app,
+        &h.http,
         "/api/upload",
         Some(&apikey()),
         Some("application/x-www-form-urlencoded"),
@@ -514,7 +542,7 @@ async fn urlencoded_with_unreachable_url_is_a_clear_400() {
     );
     let body = b"user=main&title=Hi&platform%5B%5D=alpha&video=ftp%3A%2F%2Fx%2Fv.mp4".to_vec();
     let got = send(
-        &h.app,
+        &h.http,
         "/api/upload",
         Some(&apikey()),
         Some("application/x-www-form-urlencoded"),
@@ -527,34 +555,18 @@ async fn urlencoded_with_unreachable_url_is_a_clear_400() {
     );
 }
 
-#[tokio::test]
-async fn unknown_media_token_is_a_json_404() {
-    let h = harness(Setup::default()).await;
-    let response = tower::ServiceExt::oneshot(
-        h.app.clone(),
-        axum::http::Request::get("/media/deadbeef")
-            .body(axum::body::Body::empty())
-            .unwrap(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(response.status(), 404);
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-    assert_eq!(json, fail("Media not found or link expired"));
-}
-
-#[tokio::test]
-async fn a_second_account_is_isolated() {
-    let h = harness(Setup {
-        plan: Plan {
-            monthly_uploads: 1,
-            daily_uploads_per_account: None,
+/// Accounts are isolated: one account's limit does not count another's uploads.
+pub async fn a_second_account_is_isolated(serve: Serve) {
+    let h = harness(
+        serve,
+        Setup {
+            plan: Plan {
+                monthly_uploads: 1,
+                daily_uploads_per_account: None,
+            },
+            ..Setup::default()
         },
-        ..Setup::default()
-    })
+    )
     .await;
     let mut other = h.directory.find_by_name("acme").await.unwrap().unwrap();
     other.name = "other".into();
@@ -564,7 +576,7 @@ async fn a_second_account_is_isolated() {
     assert_eq!(upload(&h, video_form(&["alpha"])).await.0, 429);
     let (ct, body) = video_form(&["alpha"]);
     let (status, json) = send(
-        &h.app,
+        &h.http,
         "/api/upload",
         Some("Apikey ak_other"),
         Some(&ct),

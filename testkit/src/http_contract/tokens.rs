@@ -1,9 +1,6 @@
-//! Token refresh through the engine: before expiry, after a refusal, once for many
-//! concurrent uploads, and definitive versus transient refresh failures.
-
-#![allow(clippy::unwrap_used)]
-
-mod support;
+//! Tokens and connections over HTTP: refresh before expiry, after a refusal, once for
+//! many concurrent uploads, definitive versus transient refresh failures; and the
+//! connect redirect (302 with `Location` and a JSON body) and callback.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,7 +16,9 @@ use fanout_core::{
     VideoLimits, NEEDS_RECONNECT,
 };
 use serde_json::json;
-use support::{mp4, multipart, send};
+
+use super::harness::{apikey, mp4, multipart, send, start, Http, API_KEY};
+use super::{Serve, Served};
 
 /// How the fake OAuth server behaves.
 #[derive(Clone, Copy, PartialEq)]
@@ -38,6 +37,8 @@ struct Platform {
     publishes: AtomicUsize,
     mode: Mutex<Mode>,
     challenge: Mutex<Option<String>>,
+    /// The callback URL the engine must send: `<public_base_url>api/connect/alpha/callback`.
+    redirect_uri: Mutex<String>,
 }
 
 impl Platform {
@@ -49,6 +50,7 @@ impl Platform {
             publishes: AtomicUsize::new(0),
             mode: Mutex::new(Mode::Works),
             challenge: Mutex::new(None),
+            redirect_uri: Mutex::new(String::new()),
         })
     }
 }
@@ -111,7 +113,7 @@ impl TokenProvider for Platform {
                 .encode(sha2::Sha256::digest(v.as_bytes()))
         });
         if code != "good-code"
-            || redirect_uri != "http://fanout.test/api/connect/alpha/callback"
+            || redirect_uri != *self.redirect_uri.lock().unwrap()
             || challenge != *self.challenge.lock().unwrap()
         {
             return Err(TokenError::Refused("invalid_grant".into()));
@@ -160,12 +162,13 @@ impl Publisher for Tokened {
 }
 
 struct Setup {
-    app: axum::Router,
+    http: Http,
     directory: Arc<MemoryDirectory>,
     platform: Arc<Platform>,
+    _served: Served,
 }
 
-async fn setup(expires_in: chrono::Duration, access_token: &str) -> Setup {
+async fn setup(serve: Serve, expires_in: chrono::Duration, access_token: &str) -> Setup {
     let platform = Platform::new();
     let directory = Arc::new(MemoryDirectory::new());
     let mut connection = Connection::new("acme_alpha", access_token);
@@ -178,7 +181,7 @@ async fn setup(expires_in: chrono::Duration, access_token: &str) -> Setup {
     directory
         .upsert(Account {
             name: "acme".into(),
-            api_key_hash: Some(ApiKeyHash::of(support::API_KEY)),
+            api_key_hash: Some(ApiKeyHash::of(API_KEY)),
             api_key_expires_at: None,
             plan: Plan {
                 monthly_uploads: 1000,
@@ -188,40 +191,34 @@ async fn setup(expires_in: chrono::Duration, access_token: &str) -> Setup {
         })
         .await
         .unwrap();
-    let engine = Engine::builder(
-        directory.clone(),
-        Arc::new(MemoryUsage::new()),
-        Arc::new(LocalMediaHost::new(
-            "http://127.0.0.1:9/".parse().unwrap(),
-            Duration::from_secs(60),
-        )),
-    )
-    .publisher(Arc::new(Tokened(platform.clone())))
-    .settings(EngineSettings {
-        public_base_url: Some("http://fanout.test/".parse().unwrap()),
-        ..EngineSettings::default()
-    })
-    .build();
+    let (http, _engine, served) = start(serve, "", |public| {
+        *platform.redirect_uri.lock().unwrap() = format!("{public}api/connect/alpha/callback");
+        Engine::builder(
+            directory.clone(),
+            Arc::new(MemoryUsage::new()),
+            Arc::new(LocalMediaHost::new(public.clone(), Duration::from_secs(60))),
+        )
+        .publisher(Arc::new(Tokened(platform.clone())))
+        .settings(EngineSettings {
+            public_base_url: Some(public),
+            ..EngineSettings::default()
+        })
+        .build()
+    });
     Setup {
-        app: fanout_axum::router(engine),
+        http,
         directory,
         platform,
+        _served: served,
     }
 }
 
-async fn upload(app: &axum::Router) -> serde_json::Value {
+async fn upload(http: &Http) -> serde_json::Value {
     let (ct, body) = multipart(
         &[("user", "main"), ("title", "t"), ("platform[]", "alpha")],
         &[("video", "v.mp4", mp4(1000))],
     );
-    let (status, json) = send(
-        app,
-        "/api/upload",
-        Some(&support::apikey()),
-        Some(&ct),
-        body,
-    )
-    .await;
+    let (status, json) = send(http, "/api/upload", Some(&apikey()), Some(&ct), body).await;
     assert_eq!(status, 200, "{json}");
     json["results"]["alpha"].clone()
 }
@@ -237,11 +234,11 @@ async fn stored(directory: &MemoryDirectory) -> Connection {
         .clone()
 }
 
-#[tokio::test]
-async fn a_token_expiring_within_the_margin_is_refreshed_first_and_saved() {
-    let s = setup(chrono::Duration::minutes(1), "at-0").await;
+/// A token expiring within the margin is refreshed before publishing, and the rotated tokens are stored.
+pub async fn a_token_expiring_within_the_margin_is_refreshed_first_and_saved(serve: Serve) {
+    let s = setup(serve, chrono::Duration::minutes(1), "at-0").await;
     assert_eq!(
-        upload(&s.app).await,
+        upload(&s.http).await,
         json!({"success": true, "post_id": "at-1"})
     );
     assert_eq!(s.platform.refreshes.load(Ordering::SeqCst), 1);
@@ -254,18 +251,18 @@ async fn a_token_expiring_within_the_margin_is_refreshed_first_and_saved() {
     );
     // The next upload uses the stored token: no second refresh.
     assert_eq!(
-        upload(&s.app).await,
+        upload(&s.http).await,
         json!({"success": true, "post_id": "at-1"})
     );
     assert_eq!(s.platform.refreshes.load(Ordering::SeqCst), 1);
 }
 
-#[tokio::test]
-async fn a_refused_token_is_refreshed_once_and_the_publish_retried() {
+/// A token the platform refuses is refreshed once and the publish retried.
+pub async fn a_refused_token_is_refreshed_once_and_the_publish_retried(serve: Serve) {
     // Not expiring by its date, but the platform no longer accepts it.
-    let s = setup(chrono::Duration::days(30), "at-revoked").await;
+    let s = setup(serve, chrono::Duration::days(30), "at-revoked").await;
     assert_eq!(
-        upload(&s.app).await,
+        upload(&s.http).await,
         json!({"success": true, "post_id": "at-1"})
     );
     assert_eq!(s.platform.refreshes.load(Ordering::SeqCst), 1);
@@ -273,13 +270,13 @@ async fn a_refused_token_is_refreshed_once_and_the_publish_retried() {
     assert_eq!(stored(&s.directory).await.access_token(), "at-1");
 }
 
-#[tokio::test]
-async fn twenty_concurrent_uploads_refresh_once() {
-    let s = setup(chrono::Duration::seconds(10), "at-0").await;
+/// Twenty concurrent uploads share one refresh.
+pub async fn twenty_concurrent_uploads_refresh_once(serve: Serve) {
+    let s = setup(serve, chrono::Duration::seconds(10), "at-0").await;
     let mut tasks = Vec::new();
     for _ in 0..20 {
-        let app = s.app.clone();
-        tasks.push(tokio::spawn(async move { upload(&app).await }));
+        let http = s.http.clone();
+        tasks.push(tokio::spawn(async move { upload(&http).await }));
     }
     for task in tasks {
         assert_eq!(
@@ -295,17 +292,17 @@ async fn twenty_concurrent_uploads_refresh_once() {
     assert_eq!(s.platform.publishes.load(Ordering::SeqCst), 20);
 }
 
-#[tokio::test]
-async fn a_definitive_refusal_asks_for_reconnection_and_stops_further_calls() {
-    let s = setup(chrono::Duration::minutes(1), "at-0").await;
+/// A definitive refusal marks the connection for reconnection and stops further refreshes.
+pub async fn a_definitive_refusal_asks_for_reconnection_and_stops_further_calls(serve: Serve) {
+    let s = setup(serve, chrono::Duration::minutes(1), "at-0").await;
     *s.platform.mode.lock().unwrap() = Mode::Refuses;
     let reconnect = json!({"success": false, "error": "Your Alpha session has expired. Please reconnect your Alpha account. Go to Manage Users, remove the account, and connect it again."});
-    assert_eq!(upload(&s.app).await, reconnect);
+    assert_eq!(upload(&s.http).await, reconnect);
     assert_eq!(
         stored(&s.directory).await.attribute(NEEDS_RECONNECT),
         Some("true")
     );
-    assert_eq!(upload(&s.app).await, reconnect);
+    assert_eq!(upload(&s.http).await, reconnect);
     assert_eq!(
         s.platform.refreshes.load(Ordering::SeqCst),
         1,
@@ -314,12 +311,12 @@ async fn a_definitive_refusal_asks_for_reconnection_and_stops_further_calls() {
     assert_eq!(s.platform.publishes.load(Ordering::SeqCst), 0);
 }
 
-#[tokio::test]
-async fn a_transient_refresh_failure_keeps_every_token() {
-    let s = setup(chrono::Duration::minutes(1), "at-0").await;
+/// A transient refresh failure keeps every token, and the kept refresh token works later.
+pub async fn a_transient_refresh_failure_keeps_every_token(serve: Serve) {
+    let s = setup(serve, chrono::Duration::minutes(1), "at-0").await;
     *s.platform.mode.lock().unwrap() = Mode::Unreachable;
     assert_eq!(
-        upload(&s.app).await,
+        upload(&s.http).await,
         json!({"success": false, "error": "Could not refresh the Alpha access token (connection refused); every token was kept. Try again in a few minutes."})
     );
     let saved = stored(&s.directory).await;
@@ -332,53 +329,39 @@ async fn a_transient_refresh_failure_keeps_every_token() {
     // Once the platform is back, the kept refresh token works.
     *s.platform.mode.lock().unwrap() = Mode::Works;
     assert_eq!(
-        upload(&s.app).await,
+        upload(&s.http).await,
         json!({"success": true, "post_id": "at-2"})
     );
 }
 
+/// `GET uri` with an optional `Authorization`: the status, the `Location` header and
+/// the JSON body.
 async fn get(
-    app: &axum::Router,
+    http: &Http,
     uri: &str,
     auth: Option<&str>,
 ) -> (u16, Option<String>, serde_json::Value) {
-    use tower::ServiceExt;
-    let mut request = axum::http::Request::get(uri);
-    if let Some(auth) = auth {
-        request = request.header("authorization", auth);
-    }
-    let response = app
-        .clone()
-        .oneshot(request.body(axum::body::Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let location = response
-        .headers()
+    let headers: Vec<(&str, &str)> = auth.map(|a| ("authorization", a)).into_iter().collect();
+    let (status, headers, body) =
+        super::harness::json_answer(http.raw("GET", uri, &headers, Vec::new()).await).await;
+    let location = headers
         .get("location")
         .map(|v| v.to_str().unwrap().to_string());
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (status, location, serde_json::from_slice(&bytes).unwrap())
+    (status, location, body)
 }
 
-#[tokio::test]
-async fn connecting_an_account_redirects_then_stores_the_connection() {
-    let s = setup(chrono::Duration::days(1), "at-0").await;
-    let (status, location, body) = get(
-        &s.app,
-        "/api/connect/alpha?user=brand",
-        Some(&support::apikey()),
-    )
-    .await;
+/// Connecting: a 302 whose `Location` is the body's `authorization_url` (state, PKCE, callback on `public_base_url`); the callback stores the connection; the state works once.
+pub async fn connecting_an_account_redirects_then_stores_the_connection(serve: Serve) {
+    let s = setup(serve, chrono::Duration::days(1), "at-0").await;
+    let (status, location, body) =
+        get(&s.http, "/api/connect/alpha?user=brand", Some(&apikey())).await;
     assert_eq!(status, 302, "{body}");
     let location = url::Url::parse(&location.unwrap()).unwrap();
     assert_eq!(body["authorization_url"], location.as_str());
     let query: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
     assert_eq!(
         query["redirect_uri"],
-        "http://fanout.test/api/connect/alpha/callback"
+        format!("{}/api/connect/alpha/callback", s.http.base())
     );
     assert_eq!(query["state"].len(), 43);
     assert_eq!(query["code_challenge"].len(), 43, "PKCE S256 challenge");
@@ -387,7 +370,7 @@ async fn connecting_an_account_redirects_then_stores_the_connection() {
         "/api/connect/alpha/callback?code=good-code&state={}",
         query["state"]
     );
-    let (status, _, body) = get(&s.app, &callback, None).await;
+    let (status, _, body) = get(&s.http, &callback, None).await;
     assert_eq!(
         (status, body),
         (
@@ -402,7 +385,7 @@ async fn connecting_an_account_redirects_then_stores_the_connection() {
     );
 
     // The state works once.
-    let (status, _, body) = get(&s.app, &callback, None).await;
+    let (status, _, body) = get(&s.http, &callback, None).await;
     assert_eq!(
         (status, body),
         (
@@ -412,10 +395,10 @@ async fn connecting_an_account_redirects_then_stores_the_connection() {
     );
 }
 
-#[tokio::test]
-async fn connect_errors_are_clear() {
-    let s = setup(chrono::Duration::days(1), "at-0").await;
-    let (status, _, body) = get(&s.app, "/api/connect/alpha?user=main", None).await;
+/// Connect errors: 401 without a key, 400 without a user, 404 for an unknown platform, 400 for a refused code.
+pub async fn connect_errors_are_clear(serve: Serve) {
+    let s = setup(serve, chrono::Duration::days(1), "at-0").await;
+    let (status, _, body) = get(&s.http, "/api/connect/alpha?user=main", None).await;
     assert_eq!(
         (status, body),
         (
@@ -423,7 +406,7 @@ async fn connect_errors_are_clear() {
             json!({"success": false, "message": "Authorization header required"})
         )
     );
-    let (status, _, body) = get(&s.app, "/api/connect/alpha", Some(&support::apikey())).await;
+    let (status, _, body) = get(&s.http, "/api/connect/alpha", Some(&apikey())).await;
     assert_eq!(
         (status, body),
         (
@@ -431,12 +414,7 @@ async fn connect_errors_are_clear() {
             json!({"success": false, "message": "Username required"})
         )
     );
-    let (status, _, body) = get(
-        &s.app,
-        "/api/connect/myspace?user=main",
-        Some(&support::apikey()),
-    )
-    .await;
+    let (status, _, body) = get(&s.http, "/api/connect/myspace?user=main", Some(&apikey())).await;
     assert_eq!(
         (status, body),
         (
@@ -445,12 +423,7 @@ async fn connect_errors_are_clear() {
         )
     );
 
-    let (_, location, _) = get(
-        &s.app,
-        "/api/connect/alpha?user=main",
-        Some(&support::apikey()),
-    )
-    .await;
+    let (_, location, _) = get(&s.http, "/api/connect/alpha?user=main", Some(&apikey())).await;
     let location = url::Url::parse(&location.unwrap()).unwrap();
     let state = location
         .query_pairs()
@@ -459,7 +432,7 @@ async fn connect_errors_are_clear() {
         .1
         .to_string();
     let (status, _, body) = get(
-        &s.app,
+        &s.http,
         &format!("/api/connect/alpha/callback?code=stolen&state={state}"),
         None,
     )
