@@ -47,6 +47,7 @@ pub const DEFAULT_CHUNK_SIZE_BYTES: u64 = 10 * 1024 * 1024;
 /// assert_eq!(config.init_calls_per_minute, 6);
 /// ```
 #[derive(Clone, Debug, Deserialize)]
+#[non_exhaustive]
 #[serde(default)]
 pub struct TikTokConfig {
     /// The keys every platform shares (see above).
@@ -103,7 +104,7 @@ mod tests {
     #[test]
     fn debug_hides_the_secret() {
         let mut config = TikTokConfig::default();
-        config.client_secret = Some(SecretString::from("tt-secret-123".to_string()));
+        config.common.client_secret = Some(SecretString::from("tt-secret-123".to_string()));
         let shown = format!("{config:?}");
         assert!(!shown.contains("tt-secret-123"), "{shown}");
         assert!(shown.contains("[redacted]"), "{shown}");
