@@ -37,7 +37,7 @@ pub use accounts::{
 pub use api_error::{ApiError, ApiResponse};
 pub use connect_state::{ConnectAttempt, ConnectStateStore, MemoryConnectStates};
 pub use engine::{
-    ConnectRedirect, Endpoint, Engine, EngineBuilder, EngineSettings, HistoryItem, HistoryPage,
+    BuildError, ConnectRedirect, Endpoint, Engine, EngineBuilder, EngineSettings, HistoryItem, HistoryPage,
     JobRef, RunnerHandle, ScheduleEdit, Submission, Submitted, UploadRequest, NEEDS_RECONNECT,
 };
 pub use error::{ErrorKind, PublishError};

@@ -1,6 +1,8 @@
 //! fanout-server: the ready server. Reads [`Config`], opens the store, seeds accounts,
 //! builds the publishers (pointed at in-process fakes in sandbox mode) and serves the
-//! axum router until Ctrl-C or SIGTERM, finishing requests in flight.
+//! axum router until Ctrl-C or SIGTERM, finishing requests in flight. With the `actix`
+//! feature the same server can be served by actix-web instead
+//! ([`App::serve_actix`], [`run_actix`]).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), fanout_server::ServerError> {
@@ -12,6 +14,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "actix")]
+mod actix;
 pub mod config;
 mod platforms;
 #[cfg(feature = "sandbox")]
@@ -27,9 +31,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fanout_core::{Engine, EngineSettings, LocalMediaHost};
+use fanout_core::{Engine, EngineSettings};
 use tokio::net::TcpListener;
 
+#[cfg(feature = "actix")]
+pub use actix::run_actix;
 pub use config::{Config, ConfigError};
 pub use sandbox::Sandbox;
 
@@ -110,17 +116,13 @@ impl App {
         let directory = stores.directory;
         seed::accounts(&config, directory.as_ref(), sandbox.as_deref()).await?;
         let publishers = platforms::build(&config, sandbox.as_deref())?;
-        let media_host = Arc::new(LocalMediaHost::new(
-            public_base_url.clone(),
-            Duration::from_secs(config.media_link_ttl_secs),
-        ));
         let mut settings = EngineSettings::default();
         settings.body_limits.max_upload_bytes = config.max_upload_bytes;
         settings.publish_timeout = Duration::from_secs(config.publish_timeout_secs);
         settings.spool_dir = config.spool_dir.clone();
         settings.jwt_secret = config.jwt_secret.clone();
         settings.token_refresh_margin = Duration::from_secs(config.token_refresh_margin_secs);
-        settings.public_base_url = Some(public_base_url);
+        settings.media_link_ttl = Duration::from_secs(config.media_link_ttl_secs);
         let jobs = &config.jobs;
         settings.sync_timeout = Duration::from_secs(jobs.sync_timeout_secs);
         settings.retry_window = Duration::from_secs(jobs.retry_window_secs);
@@ -128,7 +130,8 @@ impl App {
         settings.runner_poll_interval = Duration::from_millis(jobs.poll_ms.max(10));
         settings.follow_up_delay = Duration::from_secs(jobs.follow_up_delay_secs);
         let shutdown_grace = Duration::from_secs(jobs.shutdown_grace_secs);
-        let mut builder = Engine::builder(directory, stores.usage, media_host)
+        let mut builder = Engine::builder(directory, stores.usage)
+            .public_base_url(public_base_url)
             .settings(settings)
             .jobs(stores.jobs)
             .connect_states(stores.connect_states)
@@ -136,7 +139,7 @@ impl App {
         for publisher in publishers {
             builder = builder.publisher(publisher);
         }
-        let engine = builder.build();
+        let engine = builder.build().map_err(|e| ConfigError(e.to_string()))?;
         Ok(Self {
             router: fanout_axum::router(engine.clone()),
             listener,
@@ -171,12 +174,26 @@ impl App {
     /// Serves in a background task until the returned handle is stopped or dropped:
     /// the way tests, benchmarks and embedders run a server beside their own code.
     pub fn spawn(self) -> RunningServer {
+        self.spawn_with(|app, stopped| {
+            app.serve(async move {
+                let _ = stopped.await;
+            })
+        })
+    }
+
+    /// Spawns `serve(self, stopped)`, where `stopped` completes when the returned
+    /// handle is stopped or dropped.
+    fn spawn_with<F>(
+        self,
+        serve: impl FnOnce(Self, tokio::sync::oneshot::Receiver<()>) -> F,
+    ) -> RunningServer
+    where
+        F: Future<Output = Result<(), ServerError>> + Send + 'static,
+    {
         let base_url = self.base_url();
         let sandbox = self.sandbox();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(self.serve(async move {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(serve(self, stopped));
         RunningServer {
             base_url,
             sandbox,
@@ -192,8 +209,26 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
+        let router = self.router.clone();
+        self.serve_with(|listener, _engine| async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+        })
+        .await
+    }
+
+    /// Starts the job runner, serves the listener with `serve` until that returns, then
+    /// gives running jobs their grace and releases the sandbox and the media directory:
+    /// what every host framework shares.
+    async fn serve_with<F>(
+        self,
+        serve: impl FnOnce(TcpListener, Engine) -> F,
+    ) -> Result<(), ServerError>
+    where
+        F: Future<Output = std::io::Result<()>>,
+    {
         let Self {
-            router,
             listener,
             sandbox,
             engine,
@@ -202,9 +237,7 @@ impl App {
             ..
         } = self;
         let runner = engine.start_runner();
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = serve(listener, engine).await;
         if !runner.shutdown(shutdown_grace).await {
             tracing::warn!(
                 "some jobs were still running at shutdown; they resume at the next start"
@@ -303,6 +336,14 @@ pub async fn shutdown_signal() {
 /// Loads the config, starts the server, prints where it listens and serves until
 /// Ctrl-C or SIGTERM. What `cargo run --example server` runs.
 pub async fn run() -> Result<(), ServerError> {
+    start().await?.serve(shutdown_signal()).await?;
+    println!("fanout stopped");
+    Ok(())
+}
+
+/// Sets up logging, loads the config, builds the server and prints where it listens
+/// (and, in sandbox mode, the demo credentials).
+async fn start() -> Result<App, ServerError> {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -322,7 +363,5 @@ pub async fn run() -> Result<(), ServerError> {
             );
         }
     }
-    app.serve(shutdown_signal()).await?;
-    println!("fanout stopped");
-    Ok(())
+    Ok(app)
 }

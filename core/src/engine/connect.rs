@@ -90,7 +90,7 @@ impl Engine {
             .filter(|u| !u.is_empty())
             .ok_or_else(|| ApiError::bad_request("Username required"))?;
         let (publisher, provider) = self.provider(platform)?;
-        let redirect_uri = self.callback_url(platform)?;
+        let redirect_uri = self.callback_url(platform);
         let (state, challenge) = start_attempt(
             inner.connect_states.as_ref(),
             &account.name,
@@ -211,22 +211,11 @@ impl Engine {
         Ok((publisher, provider))
     }
 
-    fn callback_url(&self, platform: &str) -> Result<String, ApiError> {
-        let base = self
-            .inner
-            .settings
-            .public_base_url
-            .as_ref()
-            .ok_or_else(|| {
-                ApiError::new(
-                    501,
-                    "Connecting accounts needs public_base_url in the configuration",
-                )
-            })?;
-        Ok(format!(
-            "{}/api/connect/{platform}/callback",
-            base.as_str().trim_end_matches('/')
-        ))
+    fn callback_url(&self, platform: &str) -> String {
+        format!(
+            "{}api/connect/{platform}/callback",
+            self.inner.public_base_url.as_str()
+        )
     }
 }
 

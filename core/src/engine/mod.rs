@@ -6,6 +6,7 @@
 //! schedule and retry; `schedule` parses `scheduled_date`; `connect` is OAuth;
 //! `tokens` keeps tokens fresh.
 
+mod builder;
 mod checks;
 mod connect;
 mod fetch;
@@ -29,16 +30,17 @@ use secrecy::SecretString;
 use crate::accounts::{AccountDirectory, Connection};
 use crate::api_error::ApiResponse;
 use crate::auth::Authenticator;
-use crate::connect_state::{ConnectStateStore, MemoryConnectStates};
+use crate::connect_state::ConnectStateStore;
 use crate::error::{ErrorKind, PublishError};
 use crate::form::BodyLimits;
-use crate::jobs::{JobStore, MemoryJobStore};
+use crate::jobs::JobStore;
 use crate::media_host::MediaHost;
 use crate::media_store::MediaStore;
 use crate::post::Post;
 use crate::publisher::{PublishContext, Publisher};
 use crate::usage::UsageStore;
 
+pub use builder::{BuildError, EngineBuilder};
 pub use connect::ConnectRedirect;
 pub use queries::{HistoryItem, HistoryPage, JobRef, ScheduleEdit};
 pub use runner::RunnerHandle;
@@ -49,7 +51,17 @@ pub use validate::Endpoint;
 use tokens::{ConnectionKey, TokenKeeper};
 
 /// Engine settings. Every duration comes from configuration so tests can use seconds.
+///
+/// It will grow: start from [`EngineSettings::default`] and change what you need.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut settings = fanout_core::EngineSettings::default();
+/// settings.sync_timeout = Duration::from_secs(5);
+/// assert_eq!(settings.retry_window, Duration::from_secs(86_400));
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct EngineSettings {
     /// Limits on request bodies (413 beyond `max_upload_bytes`).
     pub body_limits: BodyLimits,
@@ -63,9 +75,9 @@ pub struct EngineSettings {
     pub jwt_secret: Option<SecretString>,
     /// Access tokens expiring within this margin are refreshed before publishing.
     pub token_refresh_margin: Duration,
-    /// Public base URL of this server: OAuth callbacks are
-    /// `<public_base_url>/api/connect/<platform>/callback`.
-    pub public_base_url: Option<url::Url>,
+    /// How long a media link (`<public_base_url>/media/<token>`) a platform pulls
+    /// from stays valid at most (`media_link_ttl_secs`, one hour).
+    pub media_link_ttl: Duration,
     /// How long a synchronous upload waits for its job before answering with the
     /// background shape (`sync_timeout_secs`, 59 s).
     pub sync_timeout: Duration,
@@ -97,7 +109,7 @@ impl Default for EngineSettings {
             spool_dir: None,
             jwt_secret: None,
             token_refresh_margin: Duration::from_secs(300),
-            public_base_url: None,
+            media_link_ttl: Duration::from_secs(3600),
             sync_timeout: Duration::from_secs(59),
             retry_window: Duration::from_secs(86_400),
             idempotency_window: Duration::from_secs(86_400),
@@ -155,6 +167,7 @@ struct Inner {
     directory: Arc<dyn AccountDirectory>,
     usage: Arc<dyn UsageStore>,
     media_host: Arc<dyn MediaHost>,
+    public_base_url: url::Url,
     jobs: Arc<dyn JobStore>,
     media_store: MediaStore,
     connect_states: Arc<dyn ConnectStateStore>,
@@ -184,103 +197,20 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-/// Builds an [`Engine`].
-pub struct EngineBuilder {
-    publishers: Vec<Arc<dyn Publisher>>,
-    directory: Arc<dyn AccountDirectory>,
-    usage: Arc<dyn UsageStore>,
-    media_host: Arc<dyn MediaHost>,
-    jobs: Arc<dyn JobStore>,
-    media_store: MediaStore,
-    connect_states: Arc<dyn ConnectStateStore>,
-    settings: EngineSettings,
-}
-
-impl EngineBuilder {
-    /// Adds a platform. A later publisher with the same id replaces an earlier one.
-    pub fn publisher(mut self, publisher: Arc<dyn Publisher>) -> Self {
-        self.publishers.push(publisher);
-        self
-    }
-
-    /// Replaces the settings.
-    pub fn settings(mut self, settings: EngineSettings) -> Self {
-        self.settings = settings;
-        self
-    }
-
-    /// Where jobs live ([`MemoryJobStore`] by default: nothing survives a restart).
-    pub fn jobs(mut self, jobs: Arc<dyn JobStore>) -> Self {
-        self.jobs = jobs;
-        self
-    }
-
-    /// Where the media of jobs live ([`MediaStore::in_memory`] by default, which holds
-    /// every byte in memory: give a durable one, e.g. [`MediaStore::local`]).
-    pub fn media_store(mut self, media_store: MediaStore) -> Self {
-        self.media_store = media_store;
-        self
-    }
-
-    /// Where pending OAuth connection attempts live ([`MemoryConnectStates`] by
-    /// default).
-    pub fn connect_states(mut self, connect_states: Arc<dyn ConnectStateStore>) -> Self {
-        self.connect_states = connect_states;
-        self
-    }
-
-    /// Finishes the engine.
-    pub fn build(self) -> Engine {
-        let auth = Authenticator::new(self.settings.jwt_secret.as_ref());
-        let http = reqwest::Client::builder()
-            .timeout(self.settings.url_fetch_timeout)
-            .build()
-            .unwrap_or_default();
-        let tokens = Arc::new(TokenKeeper::new(
-            Arc::clone(&self.directory),
-            self.settings.token_refresh_margin,
-        ));
-        Engine {
-            inner: Arc::new(Inner {
-                tokens,
-                publishers: self.publishers.into_iter().map(|p| (p.id(), p)).collect(),
-                directory: self.directory,
-                usage: self.usage,
-                media_host: self.media_host,
-                jobs: self.jobs,
-                media_store: self.media_store,
-                connect_states: self.connect_states,
-                auth,
-                settings: self.settings,
-                http,
-                runner_id: submit::random_id(),
-                running: tokio_util::task::TaskTracker::new(),
-                job_written: tokio::sync::Notify::new(),
-                abort_runs: tokio_util::sync::CancellationToken::new(),
-            }),
-        }
-    }
-}
-
 impl Engine {
-    /// Starts an engine over its three stores; jobs, their media and connect states
-    /// are in memory until [`EngineBuilder::jobs`], [`EngineBuilder::media_store`] and
-    /// [`EngineBuilder::connect_states`] say otherwise.
+    /// Starts an engine over the account directory and the usage counters; every other
+    /// part has a default (see [`EngineBuilder`]) except the public base URL, which
+    /// [`EngineBuilder::public_base_url`] must give.
     pub fn builder(
         directory: Arc<dyn AccountDirectory>,
         usage: Arc<dyn UsageStore>,
-        media_host: Arc<dyn MediaHost>,
     ) -> EngineBuilder {
-        EngineBuilder {
-            publishers: Vec::new(),
-            directory,
-            usage,
-            media_host,
-            jobs: Arc::new(MemoryJobStore::new()),
-            media_store: MediaStore::in_memory(),
-            connect_states: Arc::new(MemoryConnectStates::new()),
-            settings: EngineSettings::default(),
-        }
+        EngineBuilder::new(directory, usage)
+    }
+
+    /// The URL under which this server is reached (ends with `/`).
+    pub fn public_base_url(&self) -> &url::Url {
+        &self.inner.public_base_url
     }
 
     /// The media host, for the adapter's media route.

@@ -183,18 +183,20 @@ pub(super) async fn engine_with(
     if let Err(err) = directory.upsert(account).await {
         panic!("could not store the conformance account: {err}");
     }
+    let mut settings = EngineSettings::default();
+    settings.spool_dir = Some(h.dir.to_path_buf());
+    settings.token_refresh_margin = MARGIN;
     let engine = Engine::builder(
         Arc::clone(&directory) as Arc<dyn AccountDirectory>,
         Arc::new(MemoryUsage::new()),
-        Arc::clone(&h.media_host),
     )
+    // Media links come from the conformance media host; connect is not exercised.
+    .public_base_url(url::Url::parse("http://127.0.0.1/").expect("a literal URL"))
+    .media_host(Arc::clone(&h.media_host))
     .publisher(Arc::clone(&h.publisher))
-    .settings(EngineSettings {
-        spool_dir: Some(h.dir.to_path_buf()),
-        token_refresh_margin: MARGIN,
-        ..EngineSettings::default()
-    })
-    .build();
+    .settings(settings)
+    .build()
+    .unwrap_or_else(|err| panic!("the conformance engine does not build: {err}"));
     (engine, directory)
 }
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use fanout_core::{
     async_trait, Account, AccountDirectory, ApiKeyHash, Capabilities, Connection, Engine,
-    EngineSettings, LocalMediaHost, MemoryDirectory, MemoryUsage, PhotoLimits, Plan, Profile,
-    PublishContext, PublishError, Publisher, Receipt, VideoLimits,
+    EngineSettings, MemoryDirectory, MemoryUsage, PhotoLimits, Plan, Profile, PublishContext,
+    PublishError, Publisher, Receipt, VideoLimits,
 };
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -285,15 +285,15 @@ pub async fn harness(serve: Serve, setup: Setup) -> Harness {
     settings.retry_window = setup.retry_window;
     let media_store = fanout_core::MediaStore::local(media.path()).expect("a media store");
     let (http, engine, served) = start(serve, setup.prefix, |public| {
-        settings.public_base_url = Some(public.clone());
-        let host = Arc::new(LocalMediaHost::new(public, Duration::from_secs(60)));
-        Engine::builder(directory.clone(), Arc::new(MemoryUsage::new()), host)
+        Engine::builder(directory.clone(), Arc::new(MemoryUsage::new()))
+            .public_base_url(public)
             .publisher(alpha.clone())
             .publisher(beta.clone())
             .publisher(gamma.clone())
             .settings(settings)
             .media_store(media_store)
             .build()
+            .expect("the engine builds")
     });
     Harness {
         http,

@@ -11,9 +11,8 @@ use chrono::Utc;
 use fanout_core::secrecy::{ExposeSecret, SecretString};
 use fanout_core::{
     async_trait, Account, AccountDirectory, ApiKeyHash, AuthorizationRequest, Capabilities,
-    Connection, Engine, EngineSettings, LocalMediaHost, MemoryDirectory, MemoryUsage, Plan,
-    Profile, PublishContext, PublishError, Publisher, Receipt, TokenError, TokenProvider,
-    VideoLimits, NEEDS_RECONNECT,
+    Connection, Engine, MemoryDirectory, MemoryUsage, Plan, Profile, PublishContext, PublishError,
+    Publisher, Receipt, TokenError, TokenProvider, VideoLimits, NEEDS_RECONNECT,
 };
 use serde_json::json;
 
@@ -193,17 +192,11 @@ async fn setup(serve: Serve, expires_in: chrono::Duration, access_token: &str) -
         .unwrap();
     let (http, _engine, served) = start(serve, "", |public| {
         *platform.redirect_uri.lock().unwrap() = format!("{public}api/connect/alpha/callback");
-        Engine::builder(
-            directory.clone(),
-            Arc::new(MemoryUsage::new()),
-            Arc::new(LocalMediaHost::new(public.clone(), Duration::from_secs(60))),
-        )
-        .publisher(Arc::new(Tokened(platform.clone())))
-        .settings(EngineSettings {
-            public_base_url: Some(public),
-            ..EngineSettings::default()
-        })
-        .build()
+        Engine::builder(directory.clone(), Arc::new(MemoryUsage::new()))
+            .public_base_url(public)
+            .publisher(Arc::new(Tokened(platform.clone())))
+            .build()
+            .expect("the engine builds")
     });
     Setup {
         http,
