@@ -21,6 +21,7 @@ pub mod http;
 pub mod jobs;
 pub mod media;
 pub mod media_host;
+mod media_links;
 mod media_store;
 mod post;
 mod publisher;
@@ -31,7 +32,7 @@ pub mod tokens;
 pub mod usage;
 
 pub use accounts::{
-    Account, AccountDirectory, ApiKeyHash, Connection, MemoryDirectory, Plan, Profile, StoreError,
+    Account, AccountDirectory, ApiKeyHash, Connection, ConnectionLock, MemoryDirectory, Plan, Profile, StoreError,
     StoreErrorKind,
 };
 pub use api_error::{ApiError, ApiResponse};
@@ -47,6 +48,7 @@ pub use jobs::{
 };
 pub use media::{MediaFile, SpoolError};
 pub use media_host::{HostedMedia, LocalMediaHost, MediaHost};
+pub use media_links::{MediaLink, MediaLinkStore, MemoryMediaLinks};
 pub use media_store::MediaStore;
 pub use post::{FieldError, FormFields, Post, PostMedia};
 pub use publisher::{

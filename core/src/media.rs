@@ -142,6 +142,20 @@ impl MediaFile {
         }
     }
 
+    /// What the media store recorded of this medium, when it is kept there.
+    pub(crate) fn stored_media(&self) -> Option<crate::jobs::StoredMedia> {
+        match &self.backing {
+            Backing::Stored { location, .. } => Some(crate::jobs::StoredMedia {
+                key: location.to_string(),
+                len: self.len,
+                sha256: self.sha256_hex(),
+                content_type: self.content_type.clone(),
+                file_name: self.file_name.clone(),
+            }),
+            Backing::Spooled(_) => None,
+        }
+    }
+
     /// Spools a file from disk into `dir` (the original is left alone), named after
     /// it, stopping at `max_bytes`: how an embedder hands fanout a file it already has.
     pub async fn spool_file(

@@ -324,7 +324,7 @@ where
             };
             engine.handle_upload(endpoint, upload).await
         }
-        Route::Media => return media(engine, param("token"), headers.get("range")),
+        Route::Media => return media(engine, param("token"), headers.get("range")).await,
         Route::ConnectStart => match engine
             .connect_start(auth, param("platform"), field("user"))
             .await
@@ -399,8 +399,8 @@ where
 
 /// `GET /media/{token}`: the whole file (200) or one byte range (206); 416 for a range
 /// that starts past the end; a JSON 404 once the link is gone.
-fn media(engine: &Engine, token: &str, range: Option<&str>) -> Reply {
-    let Some(file) = engine.media_host().resolve(token) else {
+async fn media(engine: &Engine, token: &str, range: Option<&str>) -> Reply {
+    let Some(file) = engine.media_host().resolve(token).await else {
         return ApiError::new(404, "Media not found or link expired").into();
     };
     let len = file.len();

@@ -45,7 +45,7 @@ impl MediaServer {
 }
 
 async fn serve(State(host): State<Arc<LocalMediaHost>>, Path(token): Path<String>) -> Response {
-    match host.resolve(&token) {
+    match host.resolve(&token).await {
         None => StatusCode::NOT_FOUND.into_response(),
         Some(file) => (
             [

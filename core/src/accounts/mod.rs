@@ -261,7 +261,41 @@ impl StoreError {
     }
 }
 
-/// Where accounts live. Implementations: [`MemoryDirectory`], `fanout-sqlite`.
+/// Held while one connection's tokens are refreshed: until it is dropped, no other
+/// holder of a lock on the same connection (in any process on the same store) gets
+/// one. See [`AccountDirectory::lock_connection`].
+pub struct ConnectionLock {
+    _held: Option<Box<dyn Send>>,
+}
+
+impl ConnectionLock {
+    /// No store-wide lock: enough for stores only one process uses (the engine
+    /// already refreshes each connection once at a time within a process).
+    pub fn in_process() -> Self {
+        Self { _held: None }
+    }
+
+    /// A lock released when `held` is dropped (e.g. a database transaction holding an
+    /// advisory lock).
+    pub fn held(held: impl Send + 'static) -> Self {
+        Self {
+            _held: Some(Box::new(held)),
+        }
+    }
+}
+
+impl std::fmt::Debug for ConnectionLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self._held.is_some() {
+            "ConnectionLock(held)"
+        } else {
+            "ConnectionLock(in process)"
+        })
+    }
+}
+
+/// Where accounts live. Implementations: [`MemoryDirectory`], `fanout-sqlite`,
+/// `fanout-postgres`.
 #[async_trait]
 pub trait AccountDirectory: Send + Sync + 'static {
     /// The account whose API key hashes to `hash`.
@@ -285,6 +319,21 @@ pub trait AccountDirectory: Send + Sync + 'static {
         platform: &str,
         connection: Connection,
     ) -> Result<(), StoreError>;
+
+    /// Locks one connection for a token refresh across every process sharing this
+    /// store, waiting for a holder to finish. The engine re-reads the connection once
+    /// it holds the lock, so twenty uploads on three instances refresh a token once
+    /// and no rotated refresh token is lost. The default is [`ConnectionLock::in_process`],
+    /// right for stores a single process uses.
+    async fn lock_connection(
+        &self,
+        account: &str,
+        profile: &str,
+        platform: &str,
+    ) -> Result<ConnectionLock, StoreError> {
+        let _ = (account, profile, platform);
+        Ok(ConnectionLock::in_process())
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use crate::auth::Authenticator;
 use crate::connect_state::{ConnectStateStore, MemoryConnectStates};
 use crate::jobs::{JobStore, MemoryJobStore};
 use crate::media_host::{LocalMediaHost, MediaHost};
+use crate::media_links::MediaLinkStore;
 use crate::media_store::MediaStore;
 use crate::publisher::Publisher;
 use crate::usage::UsageStore;
@@ -84,6 +85,7 @@ pub struct EngineBuilder {
     usage: Arc<dyn UsageStore>,
     public_base_url: Option<Url>,
     media_host: Option<Arc<dyn MediaHost>>,
+    media_links: Option<Arc<dyn MediaLinkStore>>,
     jobs: Arc<dyn JobStore>,
     media_store: MediaStore,
     connect_states: Arc<dyn ConnectStateStore>,
@@ -111,6 +113,7 @@ impl EngineBuilder {
             usage,
             public_base_url: None,
             media_host: None,
+            media_links: None,
             jobs: Arc::new(MemoryJobStore::new()),
             media_store: MediaStore::in_memory(),
             connect_states: Arc::new(MemoryConnectStates::new()),
@@ -143,6 +146,14 @@ impl EngineBuilder {
     /// [`LocalMediaHost`] on the public base URL.
     pub fn media_host(mut self, host: Arc<dyn MediaHost>) -> Self {
         self.media_host = Some(host);
+        self
+    }
+
+    /// Shares the built-in media host's links through `links`, so that every instance
+    /// on the same stores (and the same [`EngineBuilder::media_store`]) serves a link
+    /// any of them minted. Without it links are served by the instance that made them.
+    pub fn media_links(mut self, links: Arc<dyn MediaLinkStore>) -> Self {
+        self.media_links = Some(links);
         self
     }
 
@@ -181,12 +192,17 @@ impl EngineBuilder {
             .timeout(self.settings.url_fetch_timeout)
             .build()
             .map_err(|e| BuildError::HttpClient { source: e.into() })?;
-        let media_host = self.media_host.unwrap_or_else(|| {
-            Arc::new(LocalMediaHost::new(
+        let ttl = self.settings.media_link_ttl;
+        let media_host: Arc<dyn MediaHost> = match (self.media_host, self.media_links) {
+            (Some(host), _) => host,
+            (None, Some(links)) => Arc::new(LocalMediaHost::shared(
                 public_base_url.clone(),
-                self.settings.media_link_ttl,
-            ))
-        });
+                ttl,
+                links,
+                self.media_store.clone(),
+            )),
+            (None, None) => Arc::new(LocalMediaHost::new(public_base_url.clone(), ttl)),
+        };
         let tokens = Arc::new(TokenKeeper::new(
             Arc::clone(&self.directory),
             self.settings.token_refresh_margin,

@@ -171,6 +171,11 @@ async fn refresh_once(
     stale: Connection,
     margin: Duration,
 ) -> Result<Connection, TokenError> {
+    // Other instances on the same store wait here while one refreshes.
+    let _lock = directory
+        .lock_connection(&key.account, &key.profile, &key.platform)
+        .await
+        .map_err(|e| TokenError::Transient(format!("could not lock the connection: {e}")))?;
     if let Some(stored) = stored_connection(directory.as_ref(), &key).await {
         let margin = chrono::Duration::from_std(margin).unwrap_or(chrono::Duration::zero());
         let newer = stored.access_token() != stale.access_token();
