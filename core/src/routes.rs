@@ -21,6 +21,8 @@
 //! | `DELETE` | `/api/uploadposts/schedule/{job_id}` | [`Route::ScheduleCancel`] |
 //! | `PATCH` | `/api/uploadposts/schedule/{job_id}` | [`Route::ScheduleEdit`] |
 //! | `POST` | `/api/uploadposts/posts/retry` | [`Route::Retry`] |
+//! | `GET` | `/healthz` | [`Route::Health`] |
+//! | `GET` | `/readyz` | [`Route::Ready`] |
 //!
 //! Paths are relative to wherever the routes are mounted (`/` or a prefix such as
 //! `/fanout`); `public_base_url` must then end with that prefix, since media links and
@@ -69,6 +71,10 @@ pub enum Route {
     ScheduleEdit,
     /// `POST /api/uploadposts/posts/retry`: re-runs the failed platforms of a job.
     Retry,
+    /// `GET /healthz`: the process is up (for load balancers' liveness checks).
+    Health,
+    /// `GET /readyz`: the stores answer and their schema is current; 503 otherwise.
+    Ready,
 }
 
 /// The HTTP methods the routes use. A `GET` route answers `HEAD` as well (the same
@@ -142,7 +148,7 @@ const fn spec(
 
 /// Every route, in [`Route`]'s order. Entries that share a path are adjacent.
 #[rustfmt::skip]
-pub const ROUTES: [RouteSpec; 11] = [
+pub const ROUTES: [RouteSpec; 13] = [
     spec(Route::UploadVideo,     Method::Post,   "/api/upload",                        &[],                         BodyUse::Upload),
     spec(Route::UploadPhotos,    Method::Post,   "/api/upload_photos",                 &[],                         BodyUse::Upload),
     spec(Route::Media,           Method::Get,    "/media/{token}",                     &[],                         BodyUse::Ignored),
@@ -154,6 +160,8 @@ pub const ROUTES: [RouteSpec; 11] = [
     spec(Route::ScheduleCancel,  Method::Delete, "/api/uploadposts/schedule/{job_id}", &[],                         BodyUse::Ignored),
     spec(Route::ScheduleEdit,    Method::Patch,  "/api/uploadposts/schedule/{job_id}", &[],                         BodyUse::Json),
     spec(Route::Retry,           Method::Post,   "/api/uploadposts/posts/retry",       &[],                         BodyUse::Json),
+    spec(Route::Health,          Method::Get,    "/healthz",                           &[],                         BodyUse::Ignored),
+    spec(Route::Ready,           Method::Get,    "/readyz",                            &[],                         BodyUse::Ignored),
 ];
 
 impl Route {
@@ -372,6 +380,14 @@ where
             Ok(body) => engine.handle_retry(auth, &body).await,
             Err(err) => err.into(),
         },
+        Route::Health => ApiResponse::new(200, json!({"status": "ok"})),
+        Route::Ready => match engine.ready().await {
+            Ok(()) => ApiResponse::new(200, json!({"status": "ready"})),
+            Err(reason) => ApiResponse::new(
+                503,
+                json!({"status": "not_ready", "reason": reason.to_string()}),
+            ),
+        },
     };
     answer.into()
 }
@@ -542,5 +558,82 @@ mod tests {
         assert_eq!(headers.get("Range"), Some("x"));
         assert_eq!(headers.get("authorization"), None);
         assert_eq!(headers.get("cookie"), None);
+    }
+
+    /// A directory that answers nothing: what a store that went away looks like.
+    struct Unreachable;
+
+    #[async_trait::async_trait]
+    impl crate::AccountDirectory for Unreachable {
+        async fn find_by_api_key(
+            &self,
+            _: &crate::ApiKeyHash,
+        ) -> Result<Option<crate::Account>, crate::StoreError> {
+            Err(crate::StoreError::unavailable("down"))
+        }
+        async fn find_by_name(&self, _: &str) -> Result<Option<crate::Account>, crate::StoreError> {
+            Err(crate::StoreError::unavailable("down"))
+        }
+        async fn upsert(&self, _: crate::Account) -> Result<(), crate::StoreError> {
+            Err(crate::StoreError::unavailable("down"))
+        }
+        async fn remove(&self, _: &str) -> Result<bool, crate::StoreError> {
+            Err(crate::StoreError::unavailable("down"))
+        }
+        async fn save_connection(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: crate::Connection,
+        ) -> Result<(), crate::StoreError> {
+            Err(crate::StoreError::unavailable("down"))
+        }
+        async fn ready(&self) -> Result<(), crate::StoreError> {
+            Err(crate::StoreError::unavailable(
+                "the PostgreSQL store at 127.0.0.1:5432 does not answer",
+            ))
+        }
+    }
+
+    async fn get(engine: &Engine, route: Route) -> (u16, serde_json::Value) {
+        let body = futures::stream::empty::<Result<Bytes, std::io::Error>>();
+        let reply = dispatch(
+            engine,
+            RouteRequest {
+                route,
+                params: Vec::new(),
+                query: String::new(),
+                headers: RequestHeaders::from_fn(|_| None),
+                body,
+            },
+        )
+        .await;
+        let ReplyBody::Full(bytes) = reply.body else {
+            panic!("a JSON body")
+        };
+        (reply.status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn readyz_is_503_with_the_reason_while_the_store_is_down_and_healthz_stays_200() {
+        let engine = Engine::builder(
+            std::sync::Arc::new(Unreachable),
+            std::sync::Arc::new(crate::MemoryUsage::new()),
+        )
+        .public_base_url("http://127.0.0.1:1/".parse().unwrap())
+        .build()
+        .unwrap();
+        assert_eq!(
+            get(&engine, Route::Ready).await,
+            (
+                503,
+                json!({"status": "not_ready", "reason": "the PostgreSQL store at 127.0.0.1:5432 does not answer"})
+            )
+        );
+        assert_eq!(
+            get(&engine, Route::Health).await,
+            (200, json!({"status": "ok"}))
+        );
     }
 }

@@ -18,6 +18,7 @@
 //! | `DELETE /api/uploadposts/schedule/{job_id}` | cancels one (its upload is given back) |
 //! | `PATCH /api/uploadposts/schedule/{job_id}` | edits its date, time zone, title or caption |
 //! | `POST /api/uploadposts/posts/retry` | re-runs the failed platforms of a finished job |
+//! | `GET /healthz`, `GET /readyz` | liveness, and readiness of the stores (503 with a reason) |
 //!
 //! Mount it beside your own routes, at the root or under a prefix (then
 //! `public_base_url` ends with that prefix: media links and OAuth callbacks are built

@@ -334,6 +334,11 @@ pub trait AccountDirectory: Send + Sync + 'static {
         let _ = (account, profile, platform);
         Ok(ConnectionLock::in_process())
     }
+    /// Whether the store answers and its schema is the one this code expects (what
+    /// `GET /readyz` reports). The default, for stores in memory, is always ready.
+    async fn ready(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -208,6 +208,14 @@ impl Engine {
         EngineBuilder::new(directory, usage)
     }
 
+    /// Whether the engine can take work: its account directory and job store answer
+    /// and their schemas are current. `GET /readyz` answers 503 with the error's
+    /// sentence otherwise.
+    pub async fn ready(&self) -> Result<(), crate::StoreError> {
+        self.inner.directory.ready().await?;
+        self.inner.jobs.ready().await
+    }
+
     /// The URL under which this server is reached (ends with `/`).
     pub fn public_base_url(&self) -> &url::Url {
         &self.inner.public_base_url

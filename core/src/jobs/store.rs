@@ -79,4 +79,10 @@ pub trait JobStore: Send + Sync + 'static {
     /// before `now` and media not deleted yet.
     async fn media_expired(&self, now: DateTime<Utc>, limit: usize)
         -> Result<Vec<Job>, StoreError>;
+
+    /// Whether the store answers and its schema is current (what `GET /readyz`
+    /// reports). The default, for stores in memory, is always ready.
+    async fn ready(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

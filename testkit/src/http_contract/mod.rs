@@ -115,6 +115,7 @@ macro_rules! http_contract_suite {
             routing::media_is_served_whole_by_range_and_by_head,
             routing::everything_works_under_a_prefix,
             routing::unknown_routes_and_methods,
+            routing::health_and_readiness_need_no_key,
         );
     };
 }

@@ -243,3 +243,17 @@ pub async fn unknown_routes_and_methods(serve: Serve) {
     );
     assert!(head.bytes().await.unwrap().is_empty());
 }
+
+/// `GET /healthz` and `GET /readyz` answer load balancers without a key: the process is
+/// up, the stores are ready.
+pub async fn health_and_readiness_need_no_key(serve: Serve) {
+    let h = harness(serve, Setup::default()).await;
+    assert_eq!(
+        get(&h.http, "/healthz").await,
+        (200, json!({"status": "ok"}))
+    );
+    assert_eq!(
+        get(&h.http, "/readyz").await,
+        (200, json!({"status": "ready"}))
+    );
+}

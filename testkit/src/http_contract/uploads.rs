@@ -344,7 +344,9 @@ pub async fn a_panicking_or_slow_publisher_changes_nothing_for_the_others(serve:
         Setup {
             alpha_token: "panic",
             beta_token: "slow",
-            timeout: Duration::from_millis(300),
+            // Long enough that a loaded machine cannot make the panic look like a
+            // timeout, short enough to keep the suite quick.
+            timeout: Duration::from_secs(2),
             ..Setup::default()
         },
     )
@@ -359,7 +361,7 @@ pub async fn a_panicking_or_slow_publisher_changes_nothing_for_the_others(serve:
     assert_eq!(json["results"]["beta"]["success"], false);
     assert_eq!(
         json["results"]["beta"]["error"],
-        "Beta did not answer within 300 ms; the post may still appear. Check the account before uploading again."
+        "Beta did not answer within 2 seconds; the post may still appear. Check the account before uploading again."
     );
     assert_eq!(json["results"]["gamma"]["success"], false);
 }
