@@ -16,6 +16,10 @@ use crate::store::SqliteStore;
 
 #[async_trait]
 impl AccountDirectory for SqliteStore {
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.check_ready().await
+    }
+
     async fn find_by_api_key(&self, hash: &ApiKeyHash) -> Result<Option<Account>, StoreError> {
         let hash = *hash;
         self.with_conn(move |conn| {

@@ -96,6 +96,25 @@ impl SqliteStore {
         self.inner.path.as_deref()
     }
 
+    /// Whether the file answers and its schema is [`SCHEMA_VERSION`] (another process
+    /// may have upgraded it since this one opened it).
+    pub(crate) async fn check_ready(&self) -> Result<(), StoreError> {
+        self.with_conn(|conn| {
+            let version: i64 = conn
+                .pragma_query_value(None, "user_version", |row| row.get(0))
+                .map_err(|e| crate::errors::failed("read its schema version", e))?;
+            if version == SCHEMA_VERSION {
+                Ok(())
+            } else {
+                Err(StoreError::unavailable(format!(
+                    "the SQLite store's schema is version {version}, this fanout uses \
+                     {SCHEMA_VERSION} — restart with the fanout version that matches the file"
+                )))
+            }
+        })
+        .await
+    }
+
     /// Runs `work` with the connection on tokio's blocking pool.
     pub(crate) async fn with_conn<T, F>(&self, work: F) -> Result<T, StoreError>
     where

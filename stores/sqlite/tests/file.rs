@@ -329,3 +329,26 @@ async fn the_path_memory_opens_an_in_memory_store() {
     store.upsert(sample_account("mem", "ak_mem")).await.unwrap();
     assert!(store.find_by_name("mem").await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn readiness_follows_the_files_schema_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fanout.db");
+    let store = SqliteStore::open(&path).unwrap();
+    assert!(AccountDirectory::ready(&store).await.is_ok());
+    assert!(fanout_core::JobStore::ready(&store).await.is_ok());
+    // Another process upgrades the file under this one.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    let err = AccountDirectory::ready(&store).await.unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Unavailable);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the SQLite store's schema is version {}, this fanout uses {SCHEMA_VERSION} — \
+             restart with the fanout version that matches the file",
+            SCHEMA_VERSION + 1
+        )
+    );
+}
