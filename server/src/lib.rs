@@ -1,8 +1,8 @@
 //! fanout-server: the ready server. Reads [`Config`], opens the store, seeds accounts,
 //! builds the publishers (pointed at in-process fakes in sandbox mode) and serves the
 //! axum router until Ctrl-C or SIGTERM, finishing requests in flight. With the `actix`
-//! feature the same server can be served by actix-web instead
-//! ([`App::serve_actix`], [`run_actix`]).
+//! feature the same server can be served by actix-web instead (`App::serve_actix`,
+//! `App::spawn_actix`, `run_actix`).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), fanout_server::ServerError> {

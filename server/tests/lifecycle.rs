@@ -38,7 +38,16 @@ async fn usage_counts_survive_a_restart_with_sqlite() {
 
 #[tokio::test]
 async fn shutdown_finishes_requests_in_flight() {
-    let mut server = start(&config("monthly_uploads = 120", "li-token-acme")).await;
+    shutdown_finishes_requests_in_flight_on(Host::Axum).await;
+}
+
+#[tokio::test]
+async fn shutdown_finishes_requests_in_flight_through_actix() {
+    shutdown_finishes_requests_in_flight_on(Host::Actix).await;
+}
+
+async fn shutdown_finishes_requests_in_flight_on(host: Host) {
+    let mut server = start_on(host, &config("monthly_uploads = 120", "li-token-acme")).await;
     server
         .sandbox
         .tiktok
@@ -55,10 +64,10 @@ async fn shutdown_finishes_requests_in_flight() {
     });
     tokio::time::sleep(Duration::from_millis(150)).await;
     server.server.trigger_stop();
-    let (status, body) = request.await.unwrap();
+    let (status, body) = request.await.expect("the upload's task");
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["results"]["tiktok"]["success"], true, "{body}");
-    server.server.wait().await.unwrap();
+    server.server.wait().await.expect("a clean stop");
 }
 
 #[tokio::test]

@@ -6,7 +6,8 @@
 //! photos, as files and as URLs), `jobs` (an async upload followed with `get_status`,
 //! a scheduled upload listed, edited and cancelled, the history) and `retry` (an async
 //! upload with one platform failing, then `retry_post`). It prints every answer as
-//! JSON; the assertions are here.
+//! JSON; the assertions are here. Each test runs twice: the server served by axum and
+//! by actix-web.
 
 #![allow(clippy::unwrap_used)]
 
@@ -69,10 +70,32 @@ async fn run_script(python: &str, mode: &str, base_url: &str, rest: &[String]) -
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_official_python_client_uploads_a_video_and_photos() {
+/// One test per host framework, each running `body(host)`.
+macro_rules! on_both_hosts {
+    ($body:ident: $axum:ident, $actix:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $axum() {
+            $body(Host::Axum).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $actix() {
+            $body(Host::Actix).await;
+        }
+    };
+}
+
+on_both_hosts!(uploads_a_video_and_photos:
+    the_official_python_client_uploads_a_video_and_photos,
+    the_official_python_client_uploads_a_video_and_photos_through_actix);
+
+on_both_hosts!(follows_async_scheduled_and_retried_jobs:
+    the_official_python_client_follows_async_scheduled_and_retried_jobs,
+    the_official_python_client_follows_async_scheduled_and_retried_jobs_through_actix);
+
+async fn uploads_a_video_and_photos(host: Host) {
     let python = python_with_client();
-    let server = start(&config("monthly_uploads = 120", "li-token-acme")).await;
+    let server = start_on(host, &config("monthly_uploads = 120", "li-token-acme")).await;
     let dir = tempfile::tempdir().unwrap();
     let video = mp4_bytes(2_000_000);
     let photos = [jpeg_bytes(80_000, 1), jpeg_bytes(60_000, 2)];
@@ -195,15 +218,14 @@ fn text(value: &Value) -> &str {
         .unwrap_or_else(|| panic!("not a string: {value}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_official_python_client_follows_async_scheduled_and_retried_jobs() {
+async fn follows_async_scheduled_and_retried_jobs(host: Host) {
     let python = python_with_client();
     // Job media in memory: nothing is left on disk by this test.
     let toml = format!(
         "{}\n[media]\nkind = \"memory\"\n",
         config("monthly_uploads = 120", "li-token-acme")
     );
-    let server = start(&toml).await;
+    let server = start_on(host, &toml).await;
     let dir = tempfile::tempdir().unwrap();
     let video = mp4_bytes(300_000);
     std::fs::write(dir.path().join("clip.mp4"), &video).unwrap();

@@ -19,11 +19,29 @@ impl Running {
     }
 }
 
+/// The HTTP server a test's server is served by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// `App::spawn`.
+    Axum,
+    /// `App::spawn_actix`.
+    Actix,
+}
+
 /// Starts a sandbox server from `toml` (addr is forced to an ephemeral port).
 pub async fn start(toml: &str) -> Running {
+    start_on(Host::Axum, toml).await
+}
+
+/// [`start`], served by `host`.
+pub async fn start_on(host: Host, toml: &str) -> Running {
     let mut config = Config::from_toml(toml).unwrap();
     config.addr = "127.0.0.1:0".into();
-    let server = App::build(config).await.unwrap().spawn();
+    let app = App::build(config).await.unwrap();
+    let server = match host {
+        Host::Axum => app.spawn(),
+        Host::Actix => app.spawn_actix(),
+    };
     Running {
         base_url: server.base_url().to_string(),
         sandbox: Arc::clone(server.sandbox().expect("sandbox mode")),
