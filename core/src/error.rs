@@ -58,13 +58,14 @@ impl PublishError {
         }
     }
 
-    /// The platform's token expired or was revoked; says how to reconnect.
+    /// The platform's token expired or was revoked and the account must be
+    /// reconnected. How to reconnect depends on the product: the HTTP envelope adds
+    /// `EngineSettings::reconnect_hint` after this sentence.
     pub fn token_expired(platform: &str) -> Self {
         Self::new(
             ErrorKind::TokenExpired,
             format!(
-                "Your {platform} session has expired. Please reconnect your {platform} account. \
-                 Go to Manage Users, remove the account, and connect it again."
+                "Your {platform} session has expired. Please reconnect your {platform} account."
             ),
         )
     }
@@ -187,8 +188,7 @@ mod tests {
     fn token_expired_reads_like_the_seed() {
         assert_eq!(
             PublishError::token_expired("LinkedIn").to_string(),
-            "Your LinkedIn session has expired. Please reconnect your LinkedIn account. \
-             Go to Manage Users, remove the account, and connect it again."
+            "Your LinkedIn session has expired. Please reconnect your LinkedIn account."
         );
     }
 

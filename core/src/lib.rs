@@ -5,9 +5,10 @@
 //! - [`Post`] / [`MediaFile`]: what is published, spooled to disk;
 //! - [`PublishError`]: a category ([`ErrorKind`]) and the sentence a person reads;
 //! - [`AccountDirectory`], [`UsageStore`], [`MediaHost`]: the stores, each with an
-//!   in-memory implementation here and durable ones in their own crates;
-//! - [`RetryPolicy`] and [`Throttle`]: retrying safe steps and staying inside platform
-//!   quotas.
+//!   in-memory implementation here and durable ones in their own crates.
+//!
+//! What platform crates share besides the [`Publisher`] trait (the HTTP session,
+//! retries, polling, OAuth calls, throttles) is in `fanout-kit`.
 #![forbid(unsafe_code)]
 
 pub mod accounts;
@@ -25,21 +26,20 @@ mod media_links;
 mod media_store;
 mod post;
 mod publisher;
-mod retry;
 pub mod routes;
-mod throttle;
 pub mod tokens;
 pub mod usage;
 
 pub use accounts::{
-    Account, AccountDirectory, ApiKeyHash, Connection, ConnectionLock, MemoryDirectory, Plan, Profile, StoreError,
-    StoreErrorKind,
+    Account, AccountDirectory, ApiKeyHash, Connection, ConnectionLock, MemoryDirectory, Plan,
+    Profile, StoreError, StoreErrorKind,
 };
 pub use api_error::{ApiError, ApiResponse};
 pub use connect_state::{ConnectAttempt, ConnectStateStore, MemoryConnectStates};
 pub use engine::{
-    BuildError, ConnectRedirect, Endpoint, Engine, EngineBuilder, EngineSettings, HistoryItem, HistoryPage,
-    JobRef, RunnerHandle, ScheduleEdit, Submission, Submitted, UploadRequest, NEEDS_RECONNECT,
+    BuildError, ConnectRedirect, Endpoint, Engine, EngineBuilder, EngineSettings,
+    HistoryItem, HistoryPage, JobRef, RunnerHandle, ScheduleEdit, Submission,
+    Submitted, UploadRequest, NEEDS_RECONNECT, UPLOAD_POST_RECONNECT_HINT,
 };
 pub use error::{ErrorKind, PublishError};
 pub use jobs::{
@@ -55,8 +55,6 @@ pub use publisher::{
     unknown_outcome, Capabilities, NoProgress, PhotoLimits, Progress, PublishContext, Publisher,
     Receipt, VideoLimits,
 };
-pub use retry::RetryPolicy;
-pub use throttle::Throttle;
 pub use tokens::{AuthorizationRequest, TokenError, TokenProvider};
 pub use usage::{Admission, MemoryUsage, SocialAccount, Usage, UsageRequest, UsageStore};
 

@@ -176,6 +176,47 @@ pub struct Capabilities {
     pub max_description_chars: Option<usize>,
 }
 
+impl Capabilities {
+    /// Accepts nothing yet: add what the platform takes with the `with_` methods.
+    ///
+    /// ```
+    /// use fanout_core::{Capabilities, PhotoLimits, VideoLimits};
+    /// let caps = Capabilities::new()
+    ///     .with_video(VideoLimits { min_bytes: 1, max_bytes: 1 << 30, formats: vec!["video/mp4"] })
+    ///     .with_photos(PhotoLimits { min_count: 1, max_count: 4, max_bytes_each: 8 << 20, formats: vec![] })
+    ///     .with_max_title_chars(280);
+    /// assert_eq!(caps.max_title_chars, Some(280));
+    /// assert!(caps.max_description_chars.is_none());
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes video within `limits`.
+    pub fn with_video(mut self, limits: VideoLimits) -> Self {
+        self.video = Some(limits);
+        self
+    }
+
+    /// Takes photos within `limits`.
+    pub fn with_photos(mut self, limits: PhotoLimits) -> Self {
+        self.photos = Some(limits);
+        self
+    }
+
+    /// Titles of at most `chars` characters.
+    pub fn with_max_title_chars(mut self, chars: usize) -> Self {
+        self.max_title_chars = Some(chars);
+        self
+    }
+
+    /// Descriptions (captions) of at most `chars` characters.
+    pub fn with_max_description_chars(mut self, chars: usize) -> Self {
+        self.max_description_chars = Some(chars);
+        self
+    }
+}
+
 /// Video limits of a platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VideoLimits {

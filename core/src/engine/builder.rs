@@ -339,9 +339,11 @@ mod tests {
 
     #[test]
     fn settings_are_kept() {
-        let mut settings = EngineSettings::default();
-        settings.url_fetch_timeout = std::time::Duration::from_secs(7);
-        settings.media_link_ttl = std::time::Duration::from_secs(9);
+        let settings = EngineSettings {
+            url_fetch_timeout: std::time::Duration::from_secs(7),
+            media_link_ttl: std::time::Duration::from_secs(9),
+            ..EngineSettings::default()
+        };
         let engine = builder()
             .public_base_url("http://127.0.0.1:1/".parse().unwrap())
             .settings(settings)

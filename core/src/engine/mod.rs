@@ -98,7 +98,15 @@ pub struct EngineSettings {
     pub max_schedule_days: i64,
     /// How many jobs one runner runs at once.
     pub max_running_jobs: usize,
+    /// What the envelope adds after a platform's "session has expired" sentence: how
+    /// to reconnect in your product (`reconnect_hint`; upload-post's wording by
+    /// default, `None` for nothing).
+    pub reconnect_hint: Option<String>,
 }
+
+/// upload-post's reconnect wording, [`EngineSettings::reconnect_hint`]'s default.
+pub const UPLOAD_POST_RECONNECT_HINT: &str =
+    "Go to Manage Users, remove the account, and connect it again.";
 
 impl Default for EngineSettings {
     fn default() -> Self {
@@ -118,6 +126,7 @@ impl Default for EngineSettings {
             follow_up_delay: Duration::from_secs(30),
             max_schedule_days: 365,
             max_running_jobs: 32,
+            reconnect_hint: Some(UPLOAD_POST_RECONNECT_HINT.to_string()),
         }
     }
 }

@@ -406,7 +406,10 @@ impl Engine {
             Ok(receipt) => (PlatformState::Completed, success_result(receipt)),
             Err(err) => {
                 tracing::info!(platform, kind = ?err.kind(), "platform failed");
-                (PlatformState::Failed, failure_result(&err))
+                (
+                    PlatformState::Failed,
+                    failure_result(&err, self.inner.settings.reconnect_hint.as_deref()),
+                )
             }
         };
         writer

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use super::{checks, fetch, schedule, validate, Endpoint, Engine, UploadRequest};
 use crate::accounts::{Account, Profile};
 use crate::api_error::{ApiError, ApiResponse};
-use crate::error::PublishError;
+use crate::error::{ErrorKind, PublishError};
 use crate::form::parse_body;
 use crate::jobs::{Insert, Job, Lease, MediaKind, PlatformRun, PlatformState};
 use crate::media::MediaFile;
@@ -290,9 +290,14 @@ pub(crate) fn background_answer(job: &Job) -> Value {
     })
 }
 
-/// `{"success": false, "error": "<why>"}`, the envelope's failure for one platform.
-pub(crate) fn failure_result(err: &PublishError) -> Value {
-    json!({"success": false, "error": err.message()})
+/// `{"success": false, "error": "<why>"}`, the envelope's failure for one platform. An
+/// expired token's sentence is followed by the surface's `reconnect_hint`.
+pub(crate) fn failure_result(err: &PublishError, reconnect_hint: Option<&str>) -> Value {
+    let error = match (err.kind(), reconnect_hint) {
+        (ErrorKind::TokenExpired, Some(hint)) => format!("{} {hint}", err.message()),
+        _ => err.message().to_string(),
+    };
+    json!({"success": false, "error": error})
 }
 
 impl Engine {
@@ -401,7 +406,10 @@ async fn submit_for(
         };
         if let Err(err) = checked {
             run.state = PlatformState::Failed;
-            run.result = Some(failure_result(&err));
+            run.result = Some(failure_result(
+                &err,
+                inner.settings.reconnect_hint.as_deref(),
+            ));
             run.upload_timestamp = Some(now);
         }
         platforms.push(run);
@@ -606,4 +614,26 @@ async fn forget(engine: &Engine, job_id: &str) {
 
 pub(crate) fn to_chrono(duration: Duration) -> chrono::Duration {
     chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reconnect_hint_follows_an_expired_token_and_nothing_else() {
+        let expired = PublishError::token_expired("TikTok");
+        assert_eq!(
+            failure_result(&expired, Some("Reconnect it under Settings.")),
+            json!({"success": false, "error": "Your TikTok session has expired. Please reconnect your TikTok account. Reconnect it under Settings."})
+        );
+        assert_eq!(
+            failure_result(&expired, None),
+            json!({"success": false, "error": "Your TikTok session has expired. Please reconnect your TikTok account."})
+        );
+        assert_eq!(
+            failure_result(&PublishError::rejected("No."), Some("Reconnect.")),
+            json!({"success": false, "error": "No."})
+        );
+    }
 }

@@ -14,7 +14,6 @@ use serde_json::Value;
 
 use crate::client::checked_id;
 use crate::errors::PLATFORM;
-use crate::photos::Target;
 
 /// The format of the checkpoints this crate writes.
 pub(crate) const VERSION: u32 = 1;
@@ -274,6 +273,21 @@ pub(crate) fn human(wait: Duration) -> String {
     } else {
         format!("{n} {unit}s")
     }
+}
+
+/// What to wait for and publish.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// A container whose media is in.
+    Container(String),
+    /// Carousel items; once all are finished, the carousel container is created from
+    /// `params` plus `children`.
+    Carousel {
+        /// The item container ids, in order.
+        children: Vec<String>,
+        /// The carousel container's parameters (without `children`).
+        params: Vec<(String, String)>,
+    },
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! The first comment: `POST /<media id>/comments` with `message`, once the post is live.
 
-use fanout_core::http::Idempotence;
 use fanout_core::PublishError;
+use fanout_kit::{CallError, Idempotence};
 use reqwest::Method;
 
-use crate::client::{checked_id, CallError, Graph};
+use crate::client::{checked_id, Api};
 use crate::container::IdAnswer;
 use crate::errors::PLATFORM;
 
@@ -13,29 +13,23 @@ use crate::errors::PLATFORM;
 /// A refused call (429, rate-limit codes) or one that never connected is retried; a 5xx
 /// or a lost answer is not, as the comment may exist: a comment posted twice is worse
 /// than a warning.
-pub(crate) async fn post(
-    graph: &Graph,
-    media_id: &str,
-    message: &str,
-) -> Result<String, PublishError> {
+pub(crate) async fn post(api: &Api, media_id: &str, message: &str) -> Result<String, PublishError> {
     let path = format!("{}/comments", checked_id(media_id, "media id")?);
     let params = [("message", message.to_string())];
-    graph
-        .retry
+    api.session
+        .retry()
         .run(|| async {
-            match graph
+            match api
                 .call::<IdAnswer>(Method::POST, &path, &params, "the first comment")
                 .await
             {
                 Ok(answer) => Ok(answer.id),
-                Err(CallError::Answered { status, error }) if status < 500 => Err(error),
-                Err(CallError::NoAnswer(err)) if err.is_connect() => {
-                    Err(CallError::NoAnswer(err).into_error(Idempotence::Safe))
-                }
-                Err(CallError::Answered { status, .. }) => Err(PublishError::outcome_unknown(
+                Err(CallError::Refused { status, error }) if status < 500 => Err(error),
+                Err(CallError::NotReceived(error)) => Err(error),
+                Err(CallError::Refused { status, .. }) => Err(PublishError::outcome_unknown(
                     format!("{PLATFORM} failed while posting it (HTTP {status})"),
                 )),
-                Err(open) => Err(open.into_error(Idempotence::Publishing)),
+                Err(lost) => Err(lost.into_error(Idempotence::Publishing)),
             }
         })
         .await

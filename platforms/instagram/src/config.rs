@@ -1,9 +1,8 @@
 //! `[platforms.instagram]`: where the Graph API lives and how patiently to talk to it.
 
-use std::time::Duration;
+use std::ops::{Deref, DerefMut};
 
-use fanout_core::secrecy::SecretString;
-use fanout_core::RetryPolicy;
+use fanout_kit::{with_trailing_slash, PlatformConfig, PlatformDefaults};
 use serde::Deserialize;
 use url::Url;
 
@@ -26,97 +25,85 @@ pub const DEFAULT_SCOPES: &[&str] = &[
 
 /// Settings of the Instagram publisher, filled by figment from `[platforms.instagram]`.
 ///
-/// Every field has a default, so an empty table works. `Debug` never shows
-/// `client_secret`.
+/// Every key has a default, so an empty table works. The keys every platform shares
+/// are in [`PlatformConfig`] (flattened: they stay at the table's top level, and the
+/// config derefs to them), with Instagram's meaning:
+///
+/// - `base_url` (`https://graph.facebook.com/v21.0/`): the Graph API base, version
+///   included; relative paths and the token endpoint `oauth/access_token` are joined
+///   under it, so the version prefix is kept;
+/// - `oauth_base_url` (`https://www.facebook.com/v21.0/`): the Facebook Login dialog
+///   base, version included; the dialog is `dialog/oauth` under it;
+/// - `client_id` (the Meta app id) and `client_secret` (the app secret, hidden in
+///   `Debug`), for token refresh and account connection (not used to publish);
+/// - `scopes`: the permissions asked for when connecting an account (see
+///   [`DEFAULT_SCOPES`]);
+/// - `request_timeout_secs` (60; uploads get one more second per MiB), `max_attempts`
+///   (4) and `initial_backoff_ms` (500) for safe steps;
+/// - `poll_interval_ms` (3000, doubling up to four times that) and `poll_budget_secs`
+///   (300): how long one publish (or one follow-up) waits for a container to be
+///   `FINISHED`; past it the answer is `"status": "PROCESSING"` with a follow-up, and
+///   the engine resumes the publish later;
+/// - `background_budget_secs` (3600): how long follow-ups keep waiting for a container
+///   still processing, counted from the first `PROCESSING` answer; past it the
+///   follow-up fails (`TimedOut`) without publishing: nothing was posted.
 ///
 /// ```
 /// use fanout_instagram::InstagramConfig;
 /// let config = InstagramConfig::default();
 /// assert_eq!(config.base_url.as_str(), "https://graph.facebook.com/v21.0/");
 /// assert_eq!(config.poll_interval_ms, 3000);
+/// assert_eq!(config.calls_per_hour, 200);
 /// ```
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
+#[non_exhaustive]
 #[serde(default)]
 pub struct InstagramConfig {
-    /// Graph API base, version included (`https://graph.facebook.com/v21.0/`). Relative
-    /// paths are joined under it, so the version prefix is kept.
-    pub base_url: Url,
+    /// The keys every platform shares (see above).
+    #[serde(flatten)]
+    pub common: PlatformConfig<InstagramConfig>,
     /// The resumable-upload host (`https://rupload.facebook.com/`); uploads go to
     /// `ig-api-upload/<version>/<container id>` under it, the version being the last
     /// path segment of `base_url`, unless the container's answer names its own `uri`
     /// on this same host.
     pub upload_base_url: Url,
-    /// The Meta app id, for token refresh and account connection (not used to publish).
-    pub client_id: Option<String>,
-    /// The Meta app secret (hidden in `Debug`).
-    pub client_secret: Option<SecretString>,
-    /// The Facebook Login dialog base, version included
-    /// (`https://www.facebook.com/v21.0/`); the dialog is `dialog/oauth` under it. The
-    /// token endpoint is `oauth/access_token` under `base_url`.
-    pub oauth_base_url: Url,
-    /// The permissions asked for when connecting an account (see [`DEFAULT_SCOPES`]).
-    pub scopes: Vec<String>,
-    /// Longest wait for one Graph call, in seconds (uploads get one more second per MiB).
-    pub request_timeout_secs: u64,
-    /// First wait between container status polls, in milliseconds; it doubles up to
-    /// four times this value.
-    pub poll_interval_ms: u64,
-    /// Longest time one publish (or one follow-up) waits for a container to be
-    /// `FINISHED` before answering, in seconds. Past it the answer is `"status":
-    /// "PROCESSING"` with a follow-up, and the engine resumes the publish later.
-    pub poll_budget_secs: u64,
-    /// Longest time follow-ups keep waiting for a container still processing, counted
-    /// from the first `PROCESSING` answer, in seconds. Past it the follow-up fails
-    /// (`TimedOut`) without publishing: nothing was posted.
-    pub background_budget_secs: u64,
-    /// Attempts in total for a step that is safe to repeat.
-    pub max_attempts: u32,
-    /// Wait before the first retry of a safe step, in milliseconds; it doubles.
-    pub initial_backoff_ms: u64,
     /// Graph calls allowed per access token per hour (Instagram's documented 200).
     pub calls_per_hour: u32,
+}
+
+impl PlatformDefaults for InstagramConfig {
+    const BASE_URL: &'static str = DEFAULT_BASE_URL;
+    const OAUTH_BASE_URL: &'static str = DEFAULT_OAUTH_BASE_URL;
+    const SCOPES: &'static [&'static str] = DEFAULT_SCOPES;
+    const POLL_INTERVAL_MS: u64 = 3000;
 }
 
 impl Default for InstagramConfig {
     fn default() -> Self {
         Self {
-            base_url: parse_default(DEFAULT_BASE_URL),
-            upload_base_url: parse_default(DEFAULT_UPLOAD_BASE_URL),
-            client_id: None,
-            client_secret: None,
-            oauth_base_url: parse_default(DEFAULT_OAUTH_BASE_URL),
-            scopes: DEFAULT_SCOPES.iter().map(|s| (*s).to_string()).collect(),
-            request_timeout_secs: 60,
-            poll_interval_ms: 3000,
-            poll_budget_secs: 300,
-            background_budget_secs: 3600,
-            max_attempts: 4,
-            initial_backoff_ms: 500,
+            common: PlatformConfig::default(),
+            upload_base_url: Url::parse(DEFAULT_UPLOAD_BASE_URL)
+                .unwrap_or_else(|_| unreachable!("the default upload URL is valid")),
             calls_per_hour: 200,
         }
     }
 }
 
-fn parse_default(url: &str) -> Url {
-    // The defaults above are valid URLs.
-    Url::parse(url).unwrap_or_else(|_| unreachable!("default URL {url} is valid"))
+impl Deref for InstagramConfig {
+    type Target = PlatformConfig<InstagramConfig>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.common
+    }
+}
+
+impl DerefMut for InstagramConfig {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.common
+    }
 }
 
 impl InstagramConfig {
-    /// The retry policy for safe steps.
-    pub fn retry_policy(&self) -> RetryPolicy {
-        RetryPolicy {
-            max_attempts: self.max_attempts.max(1),
-            initial_backoff: Duration::from_millis(self.initial_backoff_ms),
-            ..RetryPolicy::default()
-        }
-    }
-
-    /// `base_url` with a trailing `/`, so joins keep the version segment.
-    pub(crate) fn graph_base(&self) -> Url {
-        with_trailing_slash(&self.base_url)
-    }
-
     /// The API version: the last path segment of `base_url` (`v21.0`), if any.
     pub(crate) fn version(&self) -> Option<String> {
         self.base_url
@@ -124,50 +111,22 @@ impl InstagramConfig {
             .rfind(|s| !s.is_empty())
             .map(str::to_string)
     }
-}
 
-pub(crate) fn with_trailing_slash(url: &Url) -> Url {
-    let mut url = url.clone();
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    url
-}
-
-impl std::fmt::Debug for InstagramConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InstagramConfig")
-            .field("base_url", &self.base_url.as_str())
-            .field("upload_base_url", &self.upload_base_url.as_str())
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "[redacted]"),
-            )
-            .field("oauth_base_url", &self.oauth_base_url.as_str())
-            .field("scopes", &self.scopes)
-            .field("request_timeout_secs", &self.request_timeout_secs)
-            .field("poll_interval_ms", &self.poll_interval_ms)
-            .field("poll_budget_secs", &self.poll_budget_secs)
-            .field("background_budget_secs", &self.background_budget_secs)
-            .field("max_attempts", &self.max_attempts)
-            .field("initial_backoff_ms", &self.initial_backoff_ms)
-            .field("calls_per_hour", &self.calls_per_hour)
-            .finish()
+    /// `upload_base_url` with a trailing `/`, so joins keep any path prefix.
+    pub(crate) fn upload_base(&self) -> Url {
+        with_trailing_slash(&self.upload_base_url)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fanout_core::secrecy::SecretString;
 
     #[test]
     fn debug_hides_the_secret() {
-        let config = InstagramConfig {
-            client_secret: Some(SecretString::from("app-secret-123".to_string())),
-            ..InstagramConfig::default()
-        };
+        let mut config = InstagramConfig::default();
+        config.common.client_secret = Some(SecretString::from("app-secret-123".to_string()));
         let shown = format!("{config:?}");
         assert!(!shown.contains("app-secret-123"), "{shown}");
         assert!(shown.contains("[redacted]"), "{shown}");
@@ -181,22 +140,52 @@ mod tests {
         assert_eq!(config.poll_budget_secs, 300);
         assert_eq!(config.background_budget_secs, 3600);
         assert_eq!(config.max_attempts, 4);
+        assert_eq!(config.calls_per_hour, 200);
         assert_eq!(
             config.upload_base_url.as_str(),
             "https://rupload.facebook.com/"
         );
+        assert_eq!(config.scopes, DEFAULT_SCOPES);
     }
 
     #[test]
-    fn version_and_trailing_slash() {
-        let config = InstagramConfig {
-            base_url: Url::parse("http://127.0.0.1:9/v21.0").unwrap(),
-            ..InstagramConfig::default()
-        };
+    fn every_documented_key_is_read() {
+        let config: InstagramConfig = serde_json::from_value(serde_json::json!({
+            "base_url": "http://127.0.0.1:9/v21.0",
+            "upload_base_url": "http://127.0.0.1:7/",
+            "oauth_base_url": "http://127.0.0.1:8/",
+            "client_id": "app",
+            "client_secret": "s",
+            "scopes": ["instagram_basic"],
+            "request_timeout_secs": 1,
+            "poll_interval_ms": 2,
+            "poll_budget_secs": 3,
+            "background_budget_secs": 4,
+            "max_attempts": 5,
+            "initial_backoff_ms": 6,
+            "calls_per_hour": 7,
+        }))
+        .unwrap();
         assert_eq!(config.version().as_deref(), Some("v21.0"));
         assert_eq!(
-            config.graph_base().join("1/media").unwrap().as_str(),
+            config.api_base().join("1/media").unwrap().as_str(),
             "http://127.0.0.1:9/v21.0/1/media"
+        );
+        assert_eq!(config.upload_base().as_str(), "http://127.0.0.1:7/");
+        assert_eq!(config.oauth_base().as_str(), "http://127.0.0.1:8/");
+        assert_eq!(config.credentials().map(|c| c.0), Some("app"));
+        assert_eq!(config.scopes, ["instagram_basic"]);
+        assert_eq!(
+            (
+                config.request_timeout_secs,
+                config.poll_interval_ms,
+                config.poll_budget_secs,
+                config.background_budget_secs,
+                config.max_attempts,
+                config.initial_backoff_ms,
+                config.calls_per_hour,
+            ),
+            (1, 2, 3, 4, 5, 6, 7)
         );
     }
 }

@@ -1,23 +1,14 @@
 //! Containers: waiting until one is `FINISHED`, and publishing it exactly once.
 
-use std::time::{Duration, Instant};
+use std::ops::ControlFlow;
 
-use fanout_core::http::Idempotence;
 use fanout_core::{ErrorKind, PublishError, Receipt};
+use fanout_kit::{sanitize_platform_message, CallError, Idempotence, Polling};
 use reqwest::Method;
 use serde::Deserialize;
 
-use crate::client::{CallError, Graph};
+use crate::client::Api;
 use crate::errors::PLATFORM;
-
-/// How long to wait between status polls.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Polling {
-    /// First wait; doubles up to four times this.
-    pub(crate) interval: Duration,
-    /// Longest total wait.
-    pub(crate) budget: Duration,
-}
 
 /// `GET /<container id>?fields=status_code,status`.
 #[derive(Debug, Deserialize)]
@@ -38,15 +29,14 @@ pub(crate) struct IdAnswer {
     pub(crate) uri: Option<String>,
 }
 
-async fn status_code(graph: &Graph, container: &str) -> Result<ContainerStatus, PublishError> {
-    graph
-        .safe(
-            Method::GET,
-            container,
-            &[("fields", "status_code,status".to_string())],
-            "the container status check",
-        )
-        .await
+async fn status_code(api: &Api, container: &str) -> Result<ContainerStatus, PublishError> {
+    api.safe(
+        Method::GET,
+        container,
+        &[("fields", "status_code,status".to_string())],
+        "the container status check",
+    )
+    .await
 }
 
 /// How a wait for a container ended without an error.
@@ -64,42 +54,37 @@ pub(crate) enum Waited {
 /// Polls `container` until it is `FINISHED` or `PUBLISHED`, or the budget ends while it
 /// still processes; `ERROR` and `EXPIRED` are errors.
 pub(crate) async fn wait(
-    graph: &Graph,
+    api: &Api,
     container: &str,
     polling: Polling,
 ) -> Result<Waited, PublishError> {
-    let started = Instant::now();
-    let mut wait = polling.interval;
-    loop {
-        let status = status_code(graph, container).await?;
-        let detail = status
-            .status
-            .as_deref()
-            .map(fanout_core::http::sanitize_platform_message)
-            .unwrap_or_else(|| "no reason given".to_string());
-        match status.status_code.as_deref() {
-            Some("FINISHED") => return Ok(Waited::Finished),
-            Some("ERROR") => {
-                return Err(PublishError::media_rejected(format!(
+    let waited = polling
+        .until(polling.deadline(), || async {
+            let status = status_code(api, container).await?;
+            let detail = status
+                .status
+                .as_deref()
+                .map(sanitize_platform_message)
+                .unwrap_or_else(|| "no reason given".to_string());
+            match status.status_code.as_deref() {
+                Some("FINISHED") => Ok(ControlFlow::Break(Waited::Finished)),
+                Some("PUBLISHED") => Ok(ControlFlow::Break(Waited::Published)),
+                Some("ERROR") => Err(PublishError::media_rejected(format!(
                     "{PLATFORM} could not process the media ({detail}). Check that it is a JPEG \
                      photo or an MP4/MOV video within Instagram's limits, then upload again."
-                )))
-            }
-            Some("EXPIRED") => {
-                return Err(PublishError::rejected(format!(
+                ))),
+                Some("EXPIRED") => Err(PublishError::rejected(format!(
                     "The {PLATFORM} upload expired before it was published (containers last 24 \
                      hours); upload again."
-                )))
+                ))),
+                _ => Ok(ControlFlow::Continue(())),
             }
-            Some("PUBLISHED") => return Ok(Waited::Published),
-            _ => {}
-        }
-        if started.elapsed() + wait > polling.budget {
-            return Ok(Waited::StillProcessing);
-        }
-        tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(polling.interval * 4);
-    }
+        })
+        .await?;
+    Ok(match waited {
+        ControlFlow::Break(waited) => waited,
+        ControlFlow::Continue(()) => Waited::StillProcessing,
+    })
 }
 
 /// `POST /<ig-user-id>/media_publish` for `container`, never repeated blindly.
@@ -112,25 +97,24 @@ pub(crate) async fn wait(
 /// container published already) is checked the same way, so a resumed publish racing
 /// an earlier one that went through reads as the live post, not as a failure.
 pub(crate) async fn publish(
-    graph: &Graph,
+    api: &Api,
     user_id: &str,
     container: &str,
 ) -> Result<Receipt, PublishError> {
     let path = format!("{user_id}/media_publish");
     let params = [("creation_id", container.to_string())];
-    let outcome = graph
-        .retry
+    let outcome = api
+        .session
+        .retry()
         .run(|| async {
-            match graph
+            match api
                 .call::<IdAnswer>(Method::POST, &path, &params, "the publish call")
                 .await
             {
                 Ok(answer) => Ok(Ok(answer)),
-                // Refused before anything happened: safe to repeat.
-                Err(CallError::Answered { status, error }) if status < 500 => Err(error),
-                Err(CallError::NoAnswer(err)) if err.is_connect() => {
-                    Err(CallError::NoAnswer(err).into_error(Idempotence::Safe))
-                }
+                // Refused before anything happened, or never sent: safe to repeat.
+                Err(CallError::Refused { status, error }) if status < 500 => Err(error),
+                Err(CallError::NotReceived(error)) => Err(error),
                 Err(open) => Ok(Err(open)),
             }
         })
@@ -139,9 +123,9 @@ pub(crate) async fn publish(
         Ok(Ok(answer)) => Ok(Receipt::new()
             .with("container_id", container)
             .with("media_id", answer.id)),
-        Ok(Err(open)) => recover(graph, container, open).await,
+        Ok(Err(open)) => recover(api, container, open).await,
         Err(refused) if refused.kind() == ErrorKind::Rejected => {
-            if is_published(graph, container).await {
+            if is_published(api, container).await {
                 tracing::info!("instagram refused the publish call of a published container");
                 return Ok(Receipt::new().with("container_id", container));
             }
@@ -152,22 +136,22 @@ pub(crate) async fn publish(
 }
 
 /// Whether `container` reads `PUBLISHED` (a failed read says no).
-async fn is_published(graph: &Graph, container: &str) -> bool {
-    status_code(graph, container)
+async fn is_published(api: &Api, container: &str) -> bool {
+    status_code(api, container)
         .await
         .is_ok_and(|status| status.status_code.as_deref() == Some("PUBLISHED"))
 }
 
 /// The publish call's outcome is open: read the container instead of publishing again.
-async fn recover(graph: &Graph, container: &str, open: CallError) -> Result<Receipt, PublishError> {
+async fn recover(api: &Api, container: &str, open: CallError) -> Result<Receipt, PublishError> {
     let unknown = match open {
-        CallError::Answered { status, .. } => PublishError::outcome_unknown(format!(
+        CallError::Refused { status, .. } => PublishError::outcome_unknown(format!(
             "{PLATFORM} failed while publishing (HTTP {status}), so the post may or may not have \
              been published. Check the {PLATFORM} account before uploading again."
         )),
-        no_answer => no_answer.into_error(Idempotence::Publishing),
+        lost => lost.into_error(Idempotence::Publishing),
     };
-    if is_published(graph, container).await {
+    if is_published(api, container).await {
         tracing::info!("instagram publish answer was lost, but the container is published");
         return Ok(Receipt::new().with("container_id", container));
     }
@@ -195,11 +179,8 @@ struct LimitConfig {
 }
 
 /// Fails with the daily-cap error when the account has no publishing quota left.
-pub(crate) async fn check_publishing_quota(
-    graph: &Graph,
-    user_id: &str,
-) -> Result<(), PublishError> {
-    let limit: PublishingLimit = graph
+pub(crate) async fn check_publishing_quota(api: &Api, user_id: &str) -> Result<(), PublishError> {
+    let limit: PublishingLimit = api
         .safe(
             Method::GET,
             &format!("{user_id}/content_publishing_limit"),

@@ -5,13 +5,20 @@
 
 use std::time::Duration;
 
-use fanout_core::http::sanitize_platform_message;
 use fanout_core::{ErrorKind, PublishError};
+use fanout_kit::{retry_after, sanitize_platform_message, Platform};
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
 /// The platform's name as people write it.
 pub(crate) const PLATFORM: &str = "Instagram";
+
+/// Instagram for the kit: its name, its config table and its error mapping.
+pub(crate) const INSTAGRAM: Platform = Platform {
+    name: PLATFORM,
+    key: "instagram",
+    parse_error: from_response,
+};
 
 /// How long the daily publishing cap lasts; also stops the retry helper from waiting.
 const PUBLISHING_CAP_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
@@ -70,19 +77,15 @@ pub(crate) fn publishing_cap_reached(detail: Option<(u64, u64)>) -> PublishError
     .with_retry_after(Some(PUBLISHING_CAP_WINDOW))
 }
 
-/// Maps a Graph answer with a non-success `status` to a [`PublishError`].
-pub(crate) fn from_graph(status: u16, headers: &HeaderMap, body: &[u8]) -> PublishError {
+/// Maps an answer with a non-success `status` (of Graph or of the resumable-upload
+/// host) to a [`PublishError`].
+pub(crate) fn from_response(status: u16, headers: &HeaderMap, body: &[u8]) -> PublishError {
     let parsed: GraphBody = serde_json::from_slice(body).unwrap_or_default();
     match (parsed.error, parsed.debug_info) {
         (Some(error), _) => from_graph_error(status, headers, &error),
         (None, Some(info)) => from_debug_info(status, &info),
-        (None, None) => from_status(status, headers),
+        (None, None) => INSTAGRAM.from_status(status, headers),
     }
-}
-
-/// Maps an answer of the resumable-upload host.
-pub(crate) fn from_upload(status: u16, headers: &HeaderMap, body: &[u8]) -> PublishError {
-    from_graph(status, headers, body)
 }
 
 fn from_graph_error(status: u16, headers: &HeaderMap, error: &GraphError) -> PublishError {
@@ -99,9 +102,7 @@ fn from_graph_error(status: u16, headers: &HeaderMap, error: &GraphError) -> Pub
     let media_family = |n: i64| (2_207_000..2_208_000).contains(&n);
     match code {
         190 => PublishError::token_expired(PLATFORM),
-        4 | 17 | 32 | 613 | 80002 => {
-            PublishError::rate_limited(PLATFORM, fanout_core::http::retry_after(headers))
-        }
+        4 | 17 | 32 | 613 | 80002 => PublishError::rate_limited(PLATFORM, retry_after(headers)),
         9 if subcode == SUBCODE_PUBLISHING_LIMIT => publishing_cap_reached(None),
         _ if subcode == SUBCODE_PUBLISHING_LIMIT => publishing_cap_reached(None),
         _ if code == CODE_NOT_READY || subcode == SUBCODE_NOT_READY => {
@@ -117,8 +118,8 @@ fn from_graph_error(status: u16, headers: &HeaderMap, error: &GraphError) -> Pub
             "{PLATFORM} rejected the media: {shown}. Check the format (JPEG photos, MP4/MOV \
              video) and size, then upload again."
         )),
-        1 | 2 => transient(status),
-        _ if error.is_transient == Some(true) || status >= 500 => transient(status),
+        1 | 2 => INSTAGRAM.temporary(status),
+        _ if error.is_transient == Some(true) || status >= 500 => INSTAGRAM.temporary(status),
         10 | 200..=299 => PublishError::rejected(format!(
             "{PLATFORM} refused permission to publish: {shown}. Reconnect the account and grant \
              the content publishing permission."
@@ -135,35 +136,11 @@ fn from_debug_info(status: u16, info: &DebugInfo) -> PublishError {
         return PublishError::token_expired(PLATFORM);
     }
     if info.retriable == Some(true) || status >= 500 {
-        return transient(status);
+        return INSTAGRAM.temporary(status);
     }
     let shown = sanitize_platform_message(info.message.as_deref().unwrap_or("no reason given"));
     PublishError::media_rejected(format!(
         "{PLATFORM} refused the video upload: {shown}. Upload the video again."
-    ))
-}
-
-fn from_status(status: u16, headers: &HeaderMap) -> PublishError {
-    match status {
-        401 => PublishError::token_expired(PLATFORM),
-        429 => PublishError::rate_limited(PLATFORM, fanout_core::http::retry_after(headers)),
-        s if s >= 500 => transient(s),
-        s => PublishError::rejected(format!(
-            "{PLATFORM} refused the request (HTTP {s}) without saying why; try again later."
-        )),
-    }
-}
-
-fn transient(status: u16) -> PublishError {
-    PublishError::transient(format!(
-        "{PLATFORM} had a temporary problem (HTTP {status}); try again in a few minutes."
-    ))
-}
-
-/// An answer Instagram sent that this publisher could not read.
-pub(crate) fn unreadable(what: &str) -> PublishError {
-    PublishError::transient(format!(
-        "{PLATFORM} sent an answer to {what} that could not be read; try again in a few minutes."
     ))
 }
 
@@ -174,7 +151,7 @@ mod tests {
     use serde_json::json;
 
     fn graph(status: u16, error: serde_json::Value) -> PublishError {
-        from_graph(
+        from_response(
             status,
             &HeaderMap::new(),
             json!({ "error": error }).to_string().as_bytes(),
@@ -200,7 +177,7 @@ mod tests {
             headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
             let body = json!({"error": {"message": "Application request limit reached",
                                         "type": "OAuthException", "code": code}});
-            let err = from_graph(400, &headers, body.to_string().as_bytes());
+            let err = from_response(400, &headers, body.to_string().as_bytes());
             assert_eq!(err.kind(), ErrorKind::RateLimited, "code {code}");
             assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
             assert_eq!(
@@ -280,7 +257,7 @@ mod tests {
                 format!("Instagram had a temporary problem (HTTP {status}); try again in a few minutes.")
             );
         }
-        let err = from_graph(502, &HeaderMap::new(), b"<html>bad gateway</html>");
+        let err = from_response(502, &HeaderMap::new(), b"<html>bad gateway</html>");
         assert_eq!(err.kind(), ErrorKind::Transient);
     }
 
@@ -319,18 +296,18 @@ mod tests {
         let h = HeaderMap::new();
         let retriable = json!({"debug_info": {"retriable": true, "type": "ServerError", "message": "try later"}});
         assert_eq!(
-            from_upload(503, &h, retriable.to_string().as_bytes()).kind(),
+            from_response(503, &h, retriable.to_string().as_bytes()).kind(),
             ErrorKind::Transient
         );
         let auth =
             json!({"debug_info": {"retriable": false, "type": "AuthError", "message": "bad"}});
         assert_eq!(
-            from_upload(401, &h, auth.to_string().as_bytes()),
+            from_response(401, &h, auth.to_string().as_bytes()),
             PublishError::token_expired("Instagram")
         );
         let bad = json!({"debug_info": {"retriable": false, "type": "ProcessingFailedError",
                                         "message": "offset 5 does not match 0 bytes received"}});
-        let err = from_upload(400, &h, bad.to_string().as_bytes());
+        let err = from_response(400, &h, bad.to_string().as_bytes());
         assert_eq!(err.kind(), ErrorKind::MediaRejected);
         assert_eq!(
             err.message(),
@@ -342,12 +319,12 @@ mod tests {
     fn bare_statuses() {
         let h = HeaderMap::new();
         assert_eq!(
-            from_graph(401, &h, b""),
+            from_response(401, &h, b""),
             PublishError::token_expired("Instagram")
         );
-        assert_eq!(from_graph(429, &h, b"").kind(), ErrorKind::RateLimited);
+        assert_eq!(from_response(429, &h, b"").kind(), ErrorKind::RateLimited);
         assert_eq!(
-            from_graph(418, &h, b"").message(),
+            from_response(418, &h, b"").message(),
             "Instagram refused the request (HTTP 418) without saying why; try again later."
         );
     }

@@ -6,19 +6,20 @@ use std::time::Duration;
 
 use chrono::Utc;
 use fanout_core::{ErrorKind, HostedMedia, PublishError, Receipt};
+use fanout_kit::Polling;
 use serde_json::json;
 
-use crate::checkpoint::{human, Journal, Stage};
-use crate::client::Graph;
+use crate::checkpoint::{human, Journal, Stage, Target};
+use crate::client::Api;
 use crate::comment;
-use crate::container::{self, Polling, Waited};
+use crate::container::{self, Waited};
 use crate::errors::PLATFORM;
-use crate::photos::{self, Target};
+use crate::photos;
 
 /// Everything needed to finish one post.
 pub(crate) struct Finish<'a> {
     /// The Graph session.
-    pub(crate) graph: Graph,
+    pub(crate) api: Api,
     /// The wait before answering `PROCESSING`.
     pub(crate) polling: Polling,
     /// How long follow-ups keep waiting, counted from the first `PROCESSING` answer.
@@ -100,7 +101,7 @@ async fn advance(job: &Finish<'_>, target: Target) -> Result<Ready, PublishError
         Target::Container(id) => id,
         Target::Carousel { children, params } => {
             for child in &children {
-                match container::wait(&job.graph, child, job.polling).await? {
+                match container::wait(&job.api, child, job.polling).await? {
                     Waited::Finished => {}
                     Waited::StillProcessing => {
                         return Ok(Ready::Waiting(Target::Carousel { children, params }))
@@ -115,8 +116,8 @@ async fn advance(job: &Finish<'_>, target: Target) -> Result<Ready, PublishError
                     carousel: params.clone(),
                 })
                 .await?;
-            let id = photos::create_carousel(&job.graph, &job.journal.user_id, &children, &params)
-                .await?;
+            let id =
+                photos::create_carousel(&job.api, &job.journal.user_id, &children, &params).await?;
             job.journal
                 .record(Stage::Processing {
                     container_id: id.clone(),
@@ -126,7 +127,7 @@ async fn advance(job: &Finish<'_>, target: Target) -> Result<Ready, PublishError
         }
     };
     Ok(
-        match container::wait(&job.graph, &container, job.polling).await? {
+        match container::wait(&job.api, &container, job.polling).await? {
             Waited::Finished => Ready::ToPublish(container),
             Waited::Published => Ready::Live(container),
             Waited::StillProcessing => Ready::Waiting(Target::Container(container)),
@@ -145,7 +146,7 @@ async fn publish_and_comment(
             container_id: container.clone(),
         })
         .await?;
-    let published = container::publish(&job.graph, &job.journal.user_id, &container).await;
+    let published = container::publish(&job.api, &job.journal.user_id, &container).await;
     job.hosted.clear();
     let receipt = published?;
     let media_id = receipt
@@ -193,7 +194,7 @@ pub(crate) async fn live(
             if job.journal.record(commenting).await.is_err() {
                 job.journal.warnings.push(unrecorded());
             } else {
-                match comment::post(&job.graph, media_id, &message).await {
+                match comment::post(&job.api, media_id, &message).await {
                     Ok(id) => comment_id = Some(id),
                     Err(error) => {
                         tracing::warn!(kind = ?error.kind(), "instagram refused the first comment");

@@ -132,6 +132,7 @@ mod options;
 mod photos;
 mod publisher;
 mod resume;
+mod run;
 mod video;
 
 pub use config::{

@@ -6,13 +6,10 @@
 //! (`grant_type=fb_exchange_token`) and reads the Page token again from `me/accounts`;
 //! connecting exchanges the code, then does the same.
 
-use std::time::Duration;
-
 use chrono::Utc;
-use fanout_core::http::sanitize_platform_message;
 use fanout_core::secrecy::{ExposeSecret, SecretString};
 use fanout_core::{async_trait, AuthorizationRequest, Connection, TokenError, TokenProvider};
-use reqwest::header::AUTHORIZATION;
+use fanout_kit::{sanitize_platform_message, NoAnswer, OAuthClient, Reply, TokenAnswer};
 use serde::Deserialize;
 use url::Url;
 
@@ -29,15 +26,7 @@ const ACCOUNT_FIELDS: &str = "access_token,instagram_business_account{id,usernam
 #[derive(Debug, Clone)]
 pub struct InstagramTokens {
     config: InstagramConfig,
-    http: reqwest::Client,
-}
-
-/// A token endpoint answer.
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<i64>,
+    oauth: OAuthClient,
 }
 
 /// `me/accounts`.
@@ -89,35 +78,23 @@ struct Linked {
 impl InstagramTokens {
     /// Token operations with `config`'s hosts and credentials, over `http`.
     pub fn new(config: InstagramConfig, http: reqwest::Client) -> Self {
-        Self { config, http }
+        let oauth = config.oauth_client(&http);
+        Self { config, oauth }
     }
 
     fn client_id(&self) -> Result<&str, TokenError> {
-        match self.config.client_id.as_deref().map(str::trim) {
-            Some(id) if !id.is_empty() => Ok(id),
-            _ => Err(missing_credentials()),
-        }
+        self.config.client_id().ok_or_else(missing_credentials)
     }
 
     fn credentials(&self) -> Result<(&str, &str), TokenError> {
-        let id = self.client_id()?;
-        match self
-            .config
-            .client_secret
-            .as_ref()
-            .map(|s| s.expose_secret())
-        {
-            Some(secret) if !secret.trim().is_empty() => Ok((id, secret)),
-            _ => Err(missing_credentials()),
-        }
-    }
-
-    fn timeout(&self) -> Duration {
-        Duration::from_secs(self.config.request_timeout_secs.max(1))
+        self.config
+            .credentials()
+            .map(|(id, secret)| (id, secret.expose_secret()))
+            .ok_or_else(missing_credentials)
     }
 
     fn graph_url(&self, path: &str) -> Result<Url, TokenError> {
-        self.config.graph_base().join(path).map_err(|_| {
+        self.config.api_base().join(path).map_err(|_| {
             TokenError::Unsupported(format!(
                 "The {PLATFORM} base URL cannot be combined with `{path}`; check \
                  `platforms.instagram.base_url`."
@@ -130,37 +107,22 @@ impl InstagramTokens {
         &self,
         params: &[(&str, &str)],
         what: &str,
-    ) -> Result<(String, Option<i64>), TokenError> {
+    ) -> Result<TokenAnswer, TokenError> {
         let (client_id, client_secret) = self.credentials()?;
         let mut form: Vec<(&str, &str)> =
             vec![("client_id", client_id), ("client_secret", client_secret)];
         form.extend_from_slice(params);
-        let response = self
-            .http
-            .post(self.graph_url("oauth/access_token")?)
-            .timeout(self.timeout())
-            .form(&form)
-            .send()
+        let reply = self
+            .oauth
+            .post_form(self.graph_url("oauth/access_token")?, &form, &[])
             .await
-            .map_err(|e| no_answer(&e, what))?;
-        let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| no_answer(&e, what))?;
-        if !(200..300).contains(&status) {
-            return Err(classify(status, &body, what));
-        }
-        let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|_| unreadable(what))?;
-        if answer.access_token.is_empty() {
-            return Err(unreadable(what));
-        }
-        Ok((answer.access_token, answer.expires_in))
+            .map_err(|e| no_answer(e, what))?;
+        let reply = answered(reply, what)?;
+        TokenAnswer::parse(&reply.body).ok_or_else(|| unreadable(what))
     }
 
     /// Exchanges a user token for a long-lived one: (token, seconds it lasts).
-    async fn long_lived(
-        &self,
-        user_token: &str,
-        what: &str,
-    ) -> Result<(String, Option<i64>), TokenError> {
+    async fn long_lived(&self, user_token: &str, what: &str) -> Result<TokenAnswer, TokenError> {
         self.token_call(
             &[
                 ("grant_type", "fb_exchange_token"),
@@ -179,21 +141,15 @@ impl InstagramTokens {
         ig_user_id: Option<&str>,
         what: &str,
     ) -> Result<Linked, TokenError> {
-        let response = self
-            .http
-            .get(self.graph_url("me/accounts")?)
-            .query(&[("fields", ACCOUNT_FIELDS)])
-            .header(AUTHORIZATION, format!("Bearer {user_token}"))
-            .timeout(self.timeout())
-            .send()
+        let mut url = self.graph_url("me/accounts")?;
+        url.query_pairs_mut().append_pair("fields", ACCOUNT_FIELDS);
+        let reply = self
+            .oauth
+            .get(url, user_token)
             .await
-            .map_err(|e| no_answer(&e, what))?;
-        let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| no_answer(&e, what))?;
-        if !(200..300).contains(&status) {
-            return Err(classify(status, &body, what));
-        }
-        let pages: Pages = serde_json::from_slice(&body).map_err(|_| unreadable(what))?;
+            .map_err(|e| no_answer(e, what))?;
+        let reply = answered(reply, what)?;
+        let pages: Pages = reply.json().ok_or_else(|| unreadable(what))?;
         pages
             .data
             .into_iter()
@@ -228,9 +184,9 @@ impl TokenProvider for InstagramTokens {
             )));
         };
         let what = "refresh the login";
-        let (new_user_token, expires_in) =
-            self.long_lived(user_token.expose_secret(), what).await?;
-        let expires_at = expiry(expires_in);
+        let long_lived = self.long_lived(user_token.expose_secret(), what).await?;
+        let new_user_token = long_lived.access_token.clone();
+        let expires_at = long_lived.expires_at();
         let mut refreshed = connection.clone();
         refreshed.refresh_token = Some(SecretString::from(new_user_token.clone()));
         match self
@@ -262,8 +218,7 @@ impl TokenProvider for InstagramTokens {
 
     fn authorization_url(&self, request: &AuthorizationRequest<'_>) -> Result<Url, TokenError> {
         let client_id = self.client_id()?;
-        let base = crate::config::with_trailing_slash(&self.config.oauth_base_url);
-        let mut url = base.join("dialog/oauth").map_err(|_| {
+        let mut url = self.config.oauth_base().join("dialog/oauth").map_err(|_| {
             TokenError::Unsupported(format!(
                 "The {PLATFORM} login dialog URL cannot be built; check \
                  `platforms.instagram.oauth_base_url`."
@@ -290,10 +245,12 @@ impl TokenProvider for InstagramTokens {
         _code_verifier: Option<&str>,
     ) -> Result<Connection, TokenError> {
         let what = "connect the account";
-        let (short_token, _) = self
+        let short_lived = self
             .token_call(&[("redirect_uri", redirect_uri), ("code", code)], what)
             .await?;
-        let (user_token, expires_in) = self.long_lived(&short_token, what).await?;
+        let long_lived = self.long_lived(&short_lived.access_token, what).await?;
+        let expires_at = long_lived.expires_at();
+        let user_token = long_lived.access_token;
         let linked = self.linked_account(&user_token, None, what).await?;
         let name = linked
             .username
@@ -302,16 +259,9 @@ impl TokenProvider for InstagramTokens {
         let mut connection =
             Connection::new(name, linked.page_token).with_attribute("user_id", linked.ig_user_id);
         connection.refresh_token = Some(SecretString::from(user_token));
-        connection.expires_at = expiry(expires_in);
+        connection.expires_at = expires_at;
         Ok(connection)
     }
-}
-
-/// `now + expires_in`, when the answer says.
-fn expiry(expires_in: Option<i64>) -> Option<chrono::DateTime<Utc>> {
-    expires_in
-        .filter(|s| *s > 0)
-        .map(|s| Utc::now() + chrono::Duration::seconds(s))
 }
 
 fn missing_credentials() -> TokenError {
@@ -322,18 +272,22 @@ fn missing_credentials() -> TokenError {
     ))
 }
 
-fn no_answer(err: &reqwest::Error, what: &str) -> TokenError {
-    let how = if err.is_timeout() {
-        "timed out"
-    } else if err.is_connect() {
-        "could not connect"
-    } else {
-        "the connection failed"
-    };
+/// A call that brought no answer back: nothing changed.
+fn no_answer(no_answer: NoAnswer, what: &str) -> TokenError {
+    let how = no_answer.why();
     TokenError::Transient(format!(
         "{PLATFORM} did not answer the request to {what} ({how}); every token was kept, try \
          again later."
     ))
+}
+
+/// A 2xx reply, or the error its body says.
+fn answered(reply: Reply, what: &str) -> Result<Reply, TokenError> {
+    if reply.is_success() {
+        Ok(reply)
+    } else {
+        Err(classify(reply.status, &reply.body, what))
+    }
 }
 
 fn unreadable(what: &str) -> TokenError {

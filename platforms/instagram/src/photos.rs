@@ -6,8 +6,8 @@ use std::sync::Arc;
 use fanout_core::{HostedMedia, MediaFile, MediaHost, PublishError};
 use reqwest::Method;
 
-use crate::checkpoint::{Journal, Stage};
-use crate::client::{checked_id, Graph};
+use crate::checkpoint::{Journal, Stage, Target};
+use crate::client::{checked_id, Api};
 use crate::container::IdAnswer;
 use crate::errors::PLATFORM;
 use crate::options::{Options, Surface};
@@ -24,7 +24,7 @@ pub(crate) const MAX_CAROUSEL_ITEMS: usize = 10;
 /// [`Stage::Creating`]): only the items after them are created. A checkpoint is recorded
 /// before each creation and once every id is in.
 pub(crate) async fn create(
-    graph: &Graph,
+    api: &Api,
     media_host: &dyn MediaHost,
     journal: &Journal<'_>,
     caption: &str,
@@ -55,7 +55,7 @@ pub(crate) async fn create(
             options.photo_params(0, &mut params);
             options.feed_params(&mut params);
         }
-        let id = create_one(graph, &media_path, &params, "the photo container creation").await?;
+        let id = create_one(api, &media_path, &params, "the photo container creation").await?;
         let target = Target::Container(id);
         journal.record(Stage::waiting_for(&target)).await?;
         return Ok((target, hosted));
@@ -74,7 +74,7 @@ pub(crate) async fn create(
         ];
         hosted.push(link);
         options.photo_params(index, &mut params);
-        children.push(create_one(graph, &media_path, &params, "a carousel item creation").await?);
+        children.push(create_one(api, &media_path, &params, "a carousel item creation").await?);
     }
     let target = Target::Carousel {
         children,
@@ -97,24 +97,9 @@ fn carousel_params(caption: &str, options: &Options) -> Vec<(String, String)> {
         .collect()
 }
 
-/// What to wait for and publish.
-#[derive(Debug, Clone)]
-pub(crate) enum Target {
-    /// A container whose media is in.
-    Container(String),
-    /// Carousel items; once all are finished, the carousel container is created from
-    /// `params` plus `children`.
-    Carousel {
-        /// The item container ids, in order.
-        children: Vec<String>,
-        /// The carousel container's parameters (without `children`).
-        params: Vec<(String, String)>,
-    },
-}
-
 /// Creates the carousel container for finished `children`.
 pub(crate) async fn create_carousel(
-    graph: &Graph,
+    api: &Api,
     user_id: &str,
     children: &[String],
     params: &[(String, String)],
@@ -125,7 +110,7 @@ pub(crate) async fn create_carousel(
         .collect();
     params.push(("children", children.join(",")));
     create_one(
-        graph,
+        api,
         &format!("{user_id}/media"),
         &params,
         "the carousel container creation",
@@ -134,12 +119,12 @@ pub(crate) async fn create_carousel(
 }
 
 async fn create_one(
-    graph: &Graph,
+    api: &Api,
     path: &str,
     params: &[(&str, String)],
     what: &str,
 ) -> Result<String, PublishError> {
-    let answer: IdAnswer = graph.safe(Method::POST, path, params, what).await?;
+    let answer: IdAnswer = api.safe(Method::POST, path, params, what).await?;
     Ok(checked_id(&answer.id, "container id")?.to_string())
 }
 

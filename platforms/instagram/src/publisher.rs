@@ -1,30 +1,27 @@
 //! [`InstagramPublisher`]: the [`Publisher`] for Instagram.
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use fanout_core::{
-    async_trait, Capabilities, Connection, HostedMedia, PhotoLimits, Post, PostMedia,
-    PublishContext, PublishError, Publisher, Receipt, Throttle, TokenProvider, VideoLimits,
+    async_trait, Capabilities, Connection, PhotoLimits, PublishContext, PublishError, Publisher,
+    Receipt, TokenProvider, VideoLimits,
 };
-use governor::Quota;
+use fanout_kit::Throttle;
 use reqwest::Method;
 
 use crate::checkpoint::Journal;
-use crate::client::{checked_id, Graph};
+use crate::client::{checked_id, Api};
 use crate::config::InstagramConfig;
-use crate::container::{self, Polling};
-use crate::errors::PLATFORM;
-use crate::finish::{self, Finish};
+use crate::container;
+use crate::errors::{INSTAGRAM, PLATFORM};
+use crate::finish;
 use crate::oauth::InstagramTokens;
-use crate::options::{Options, Surface};
-use crate::photos::{self, Target, MAX_CAROUSEL_ITEMS};
+use crate::photos::MAX_CAROUSEL_ITEMS;
 use crate::resume;
-use crate::video::{self, UploadTarget};
+use crate::run::{Prepared, Run, MAX_CAPTION_CHARS};
+use crate::video::UploadTarget;
 
-/// Longest caption Instagram accepts, in characters.
-pub const MAX_CAPTION_CHARS: usize = 2200;
 /// Largest photo Instagram accepts, in bytes.
 pub const MAX_PHOTO_BYTES: u64 = 8 * 1024 * 1024;
 /// Largest video this publisher sends through the resumable upload, in bytes.
@@ -54,22 +51,16 @@ pub struct InstagramPublisher {
 impl InstagramPublisher {
     /// A publisher with its own HTTP client.
     pub fn new(config: InstagramConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
-        Self::with_client(config, http)
+        Self::with_client(config, fanout_kit::http_client())
     }
 
     /// A publisher using `http` (shared connection pool, proxies, test clients).
     pub fn with_client(config: InstagramConfig, http: reqwest::Client) -> Self {
-        let per_hour = NonZeroU32::new(config.calls_per_hour.max(1)).unwrap_or(NonZeroU32::MIN);
-        let throttle = Throttle::with_quota(PLATFORM, Quota::per_hour(per_hour));
         Self {
+            throttle: Arc::new(Throttle::per_hour(PLATFORM, config.calls_per_hour)),
             tokens: InstagramTokens::new(config.clone(), http.clone()),
             config,
             http,
-            throttle: Arc::new(throttle),
         }
     }
 
@@ -78,21 +69,21 @@ impl InstagramPublisher {
         &self.config
     }
 
-    pub(crate) fn graph(&self, connection: &Connection) -> Graph {
-        Graph {
-            http: self.http.clone(),
-            base: self.config.graph_base(),
-            token: Arc::from(connection.access_token()),
-            timeout: Duration::from_secs(self.config.request_timeout_secs.max(1)),
-            retry: self.config.retry_policy(),
-            throttle: Arc::clone(&self.throttle),
-        }
-    }
-
-    fn polling(&self) -> Polling {
-        Polling {
-            interval: Duration::from_millis(self.config.poll_interval_ms.max(1)),
-            budget: Duration::from_secs(self.config.poll_budget_secs),
+    /// One publish (or resume) with `connection`'s token.
+    fn run(&self, connection: &Connection) -> Run {
+        Run {
+            api: Api {
+                session: self
+                    .config
+                    .session(INSTAGRAM, &self.http, connection.access_token()),
+                throttle: Arc::clone(&self.throttle),
+            },
+            upload: UploadTarget {
+                upload_base: self.config.upload_base(),
+                version: self.config.version(),
+            },
+            polling: self.config.polling(),
+            follow_up_budget: Duration::from_secs(self.config.background_budget_secs),
         }
     }
 }
@@ -104,11 +95,11 @@ struct Me {
     user_id: Option<serde_json::Value>,
 }
 
-async fn ig_user_id(graph: &Graph, connection: &Connection) -> Result<String, PublishError> {
+async fn ig_user_id(api: &Api, connection: &Connection) -> Result<String, PublishError> {
     if let Some(id) = connection.attribute("user_id") {
         return Ok(checked_id(id, "user id")?.to_string());
     }
-    let me: Me = graph
+    let me: Me = api
         .safe(
             Method::GET,
             "me",
@@ -163,19 +154,17 @@ impl Publisher for InstagramPublisher {
 
     async fn publish(&self, ctx: PublishContext<'_>) -> Result<Receipt, PublishError> {
         let prepared = Prepared::from(ctx.post)?;
-        let graph = self.graph(ctx.connection);
-        let user_id = ig_user_id(&graph, ctx.connection).await?;
-        container::check_publishing_quota(&graph, &user_id).await?;
+        let run = self.run(ctx.connection);
+        let user_id = ig_user_id(&run.api, ctx.connection).await?;
+        container::check_publishing_quota(&run.api, &user_id).await?;
         let journal = Journal::new(
             ctx.progress,
             user_id,
             prepared.first_comment.clone(),
             prepared.warnings.clone(),
         );
-        let (target, hosted) = self
-            .create(&graph, &ctx, &journal, &prepared, Vec::new())
-            .await?;
-        finish::finish(self.finish_job(graph, journal, hosted), target).await
+        let (target, hosted) = run.create(&ctx, &journal, &prepared, Vec::new()).await?;
+        finish::finish(run.finish_job(journal, hosted), target).await
     }
 
     async fn resume(
@@ -183,117 +172,6 @@ impl Publisher for InstagramPublisher {
         ctx: PublishContext<'_>,
         checkpoint: &serde_json::Value,
     ) -> Result<Receipt, PublishError> {
-        resume::resume(self, ctx, checkpoint).await
-    }
-}
-
-/// What a post asks of Instagram, read and checked before any call.
-pub(crate) struct Prepared<'p> {
-    /// The caption (the post's title, trimmed).
-    pub(crate) caption: &'p str,
-    /// The parsed form options.
-    pub(crate) options: Options,
-    /// The comment to post once live (never on a story).
-    pub(crate) first_comment: Option<String>,
-    /// Warnings known before any call.
-    pub(crate) warnings: Vec<String>,
-}
-
-impl<'p> Prepared<'p> {
-    /// Checks the caption and parses the options of `post`.
-    pub(crate) fn from(post: &'p Post) -> Result<Self, PublishError> {
-        let caption = post.title.trim();
-        let chars = caption.chars().count();
-        if chars > MAX_CAPTION_CHARS {
-            return Err(PublishError::rejected(format!(
-                "{PLATFORM} captions are at most {MAX_CAPTION_CHARS} characters; this one has \
-                 {chars}. Shorten it and upload again."
-            )));
-        }
-        let photo_count = match &post.media {
-            PostMedia::Video(_) => 0,
-            PostMedia::Photos(files) => files.len(),
-        };
-        let options = Options::parse(&post.fields, photo_count)?;
-        let mut warnings = Vec::new();
-        let mut first_comment = options.first_comment.clone();
-        if first_comment.is_some() && options.surface() == Surface::Story {
-            first_comment = None;
-            warnings.push(format!(
-                "{PLATFORM} stories do not take comments, so the first comment was not posted."
-            ));
-        }
-        Ok(Self {
-            caption,
-            options,
-            first_comment,
-            warnings,
-        })
-    }
-}
-
-impl InstagramPublisher {
-    /// Creates the container (uploading a video, hosting photos) of `ctx.post`, with a
-    /// checkpoint before each creating call; `made` are carousel items a stopped publish
-    /// already created.
-    pub(crate) async fn create(
-        &self,
-        graph: &Graph,
-        ctx: &PublishContext<'_>,
-        journal: &Journal<'_>,
-        prepared: &Prepared<'_>,
-        made: Vec<String>,
-    ) -> Result<(Target, Vec<HostedMedia>), PublishError> {
-        match &ctx.post.media {
-            PostMedia::Video(_) if !made.is_empty() => Err(fanout_core::unknown_outcome(PLATFORM)),
-            PostMedia::Video(file) => {
-                let container = video::create_and_upload(
-                    graph,
-                    &self.upload_target(),
-                    journal,
-                    prepared.caption,
-                    &prepared.options,
-                    file,
-                )
-                .await?;
-                Ok((Target::Container(container), Vec::new()))
-            }
-            PostMedia::Photos(files) => {
-                photos::create(
-                    graph,
-                    ctx.media_host,
-                    journal,
-                    prepared.caption,
-                    &prepared.options,
-                    files,
-                    made,
-                )
-                .await
-            }
-        }
-    }
-
-    /// Where videos are uploaded.
-    pub(crate) fn upload_target(&self) -> UploadTarget<'_> {
-        UploadTarget {
-            upload_base: &self.config.upload_base_url,
-            version: self.config.version(),
-        }
-    }
-
-    /// The rest of a publish: wait, publish, comment, or answer `PROCESSING`.
-    pub(crate) fn finish_job<'a>(
-        &self,
-        graph: Graph,
-        journal: Journal<'a>,
-        hosted: Vec<HostedMedia>,
-    ) -> Finish<'a> {
-        Finish {
-            graph,
-            polling: self.polling(),
-            follow_up_budget: Duration::from_secs(self.config.background_budget_secs),
-            journal,
-            hosted,
-        }
+        resume::resume(&self.run(ctx.connection), ctx, checkpoint).await
     }
 }

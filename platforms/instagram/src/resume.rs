@@ -11,37 +11,32 @@
 use fanout_core::{PostMedia, PublishContext, PublishError, Receipt};
 use serde_json::Value;
 
-use crate::checkpoint::{Checkpoint, Journal, Stage};
-use crate::client::Graph;
+use crate::checkpoint::{Checkpoint, Journal, Stage, Target};
 use crate::container;
 use crate::errors::PLATFORM;
 use crate::finish::{self, live, receipt};
-use crate::photos::Target;
-use crate::publisher::{InstagramPublisher, Prepared};
+use crate::run::{Prepared, Run};
 use crate::video;
 
 /// Continues the publish recorded in `checkpoint` (see the crate docs for each stage).
 pub(crate) async fn resume(
-    publisher: &InstagramPublisher,
+    run: &Run,
     ctx: PublishContext<'_>,
     checkpoint: &Value,
 ) -> Result<Receipt, PublishError> {
     let checkpoint = Checkpoint::parse(checkpoint)?;
     let (mut journal, stage) = Journal::resuming(ctx.progress, checkpoint);
     tracing::info!(stage = stage.name(), "instagram resumes a publish");
-    let graph = publisher.graph(ctx.connection);
     match stage {
         // The creation in flight left at most an orphan container: create it again.
-        Stage::Creating { children_ids } => {
-            recreate(publisher, &ctx, graph, journal, children_ids).await
-        }
+        Stage::Creating { children_ids } => recreate(run, &ctx, journal, children_ids).await,
         // A carousel container may exist, and it may have taken the items: start again
         // from new items (Instagram pulls the photos again from new links).
         Stage::CreatingCarousel { .. } => {
             if !matches!(&ctx.post.media, PostMedia::Photos(files) if files.len() > 1) {
                 return Err(fanout_core::unknown_outcome(PLATFORM));
             }
-            recreate(publisher, &ctx, graph, journal, Vec::new()).await
+            recreate(run, &ctx, journal, Vec::new()).await
         }
         // The container exists; the upload host knows how much of the video it has.
         Stage::Uploading {
@@ -51,14 +46,13 @@ pub(crate) async fn resume(
             let PostMedia::Video(file) = &ctx.post.media else {
                 return Err(fanout_core::unknown_outcome(PLATFORM));
             };
-            let target = publisher.upload_target();
-            video::resume_upload(&graph, &target, &container_id, &upload_url, file).await?;
+            video::resume_upload(&run.api, &run.upload, &container_id, &upload_url, file).await?;
             journal
                 .record(Stage::Processing {
                     container_id: container_id.clone(),
                 })
                 .await?;
-            let job = publisher.finish_job(graph, journal, Vec::new());
+            let job = run.finish_job(journal, Vec::new());
             finish::finish(job, Target::Container(container_id)).await
         }
         // Waiting for Instagram, or a publish call that may or may not have gone
@@ -66,14 +60,14 @@ pub(crate) async fn resume(
         // `FINISHED` is published now, `IN_PROGRESS` answers PROCESSING again, `ERROR`
         // and `EXPIRED` fail).
         Stage::Processing { container_id } | Stage::Publishing { container_id } => {
-            let job = publisher.finish_job(graph, journal, Vec::new());
+            let job = run.finish_job(journal, Vec::new());
             finish::finish(job, Target::Container(container_id)).await
         }
         Stage::ProcessingItems {
             children_ids,
             carousel,
         } => {
-            let job = publisher.finish_job(graph, journal, Vec::new());
+            let job = run.finish_job(journal, Vec::new());
             let target = Target::Carousel {
                 children: children_ids,
                 params: carousel,
@@ -85,7 +79,7 @@ pub(crate) async fn resume(
             container_id,
             media_id,
         } => {
-            let job = publisher.finish_job(graph, journal, Vec::new());
+            let job = run.finish_job(journal, Vec::new());
             Ok(live(job, container_id, media_id).await)
         }
         // Live; the comment may or may not exist: a warning, never a second comment.
@@ -128,18 +122,15 @@ pub(crate) async fn resume(
 /// Creates the post's container(s) again from `ctx.post` (hosting photos again), after
 /// `made` carousel items, and finishes the publish.
 async fn recreate(
-    publisher: &InstagramPublisher,
+    run: &Run,
     ctx: &PublishContext<'_>,
-    graph: Graph,
     journal: Journal<'_>,
     made: Vec<String>,
 ) -> Result<Receipt, PublishError> {
     // The first comment and warnings come from the checkpoint; caption and options
     // from the post, as the first attempt read them.
     let prepared = Prepared::from(ctx.post)?;
-    container::check_publishing_quota(&graph, &journal.user_id).await?;
-    let (target, hosted) = publisher
-        .create(&graph, ctx, &journal, &prepared, made)
-        .await?;
-    finish::finish(publisher.finish_job(graph, journal, hosted), target).await
+    container::check_publishing_quota(&run.api, &journal.user_id).await?;
+    let (target, hosted) = run.create(ctx, &journal, &prepared, made).await?;
+    finish::finish(run.finish_job(journal, hosted), target).await
 }

@@ -1,25 +1,28 @@
 //! Reels and stories from a file: container, one streamed resumable upload, wait,
 //! publish.
 
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use fanout_core::{MediaFile, PublishError};
-use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use fanout_kit::{Idempotence, Session};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::Method;
 use serde::Deserialize;
 use url::Url;
 
 use crate::checkpoint::{Journal, Stage};
-use crate::client::{checked_id, transport, Graph};
+use crate::client::{checked_id, Api};
 use crate::container::IdAnswer;
-use crate::errors::{self, PLATFORM};
+use crate::errors::{INSTAGRAM, PLATFORM};
 use crate::options::{Options, Surface};
 
 /// Where and how to upload.
-pub(crate) struct UploadTarget<'a> {
-    /// The configured resumable-upload host.
-    pub(crate) upload_base: &'a Url,
+#[derive(Debug, Clone)]
+pub(crate) struct UploadTarget {
+    /// The configured resumable-upload host, with a trailing `/`.
+    pub(crate) upload_base: Url,
     /// The API version for the built upload path (`v21.0`).
     pub(crate) version: Option<String>,
 }
@@ -29,8 +32,8 @@ pub(crate) struct UploadTarget<'a> {
 /// before the creation, [`Stage::Uploading`] once the id is in and
 /// [`Stage::Processing`] once the bytes are.
 pub(crate) async fn create_and_upload(
-    graph: &Graph,
-    target: &UploadTarget<'_>,
+    api: &Api,
+    target: &UploadTarget,
     journal: &Journal<'_>,
     caption: &str,
     options: &Options,
@@ -42,7 +45,7 @@ pub(crate) async fn create_and_upload(
             children_ids: Vec::new(),
         })
         .await?;
-    let created: IdAnswer = graph
+    let created: IdAnswer = api
         .safe(
             Method::POST,
             &format!("{}/media", journal.user_id),
@@ -58,7 +61,7 @@ pub(crate) async fn create_and_upload(
             upload_url: url.to_string(),
         })
         .await?;
-    upload(graph, &url, file, 0).await?;
+    upload(&api.session, &url, file, 0).await?;
     journal
         .record(Stage::Processing {
             container_id: container.clone(),
@@ -71,17 +74,18 @@ pub(crate) async fn create_and_upload(
 /// host how many bytes it has and sends the rest (nothing when it has them all). Only
 /// the configured upload host gets the token, whatever `recorded_url` says.
 pub(crate) async fn resume_upload(
-    graph: &Graph,
-    target: &UploadTarget<'_>,
+    api: &Api,
+    target: &UploadTarget,
     container: &str,
     recorded_url: &str,
     file: &Arc<MediaFile>,
 ) -> Result<(), PublishError> {
     let url = upload_url(target, container, Some(recorded_url))?;
-    let offset = graph.retry.run(|| received(graph, &url)).await?;
+    let session = &api.session;
+    let offset = session.safe(|| received(session, &url)).await?;
     match offset.cmp(&file.len()) {
         std::cmp::Ordering::Equal => Ok(()),
-        std::cmp::Ordering::Less => upload(graph, &url, file, offset).await,
+        std::cmp::Ordering::Less => upload(session, &url, file, offset).await,
         std::cmp::Ordering::Greater => Err(too_many_bytes()),
     }
 }
@@ -114,11 +118,11 @@ pub(crate) fn container_params(caption: &str, options: &Options) -> Vec<(&'stati
 /// The upload URL: the container's own `uri` when it is on the configured upload host,
 /// else `<upload_base_url>/ig-api-upload/<version>/<container id>`.
 pub(crate) fn upload_url(
-    target: &UploadTarget<'_>,
+    target: &UploadTarget,
     container: &str,
     uri: Option<&str>,
 ) -> Result<Url, PublishError> {
-    let base = crate::config::with_trailing_slash(target.upload_base);
+    let base = &target.upload_base;
     if let Some(uri) = uri.and_then(|u| Url::parse(u).ok()) {
         // The token goes with the upload: only to the configured host.
         if uri.origin() == base.origin() {
@@ -147,78 +151,60 @@ struct UploadProgress {
 }
 
 /// Sends the file from `offset` on in one streamed request; after a transient failure,
-/// asks the host how much arrived and sends the rest.
+/// asks the host how much arrived (between the retry policy's attempts) and sends the
+/// rest.
 async fn upload(
-    graph: &Graph,
+    session: &Session,
     url: &Url,
     file: &Arc<MediaFile>,
-    mut offset: u64,
+    offset: u64,
 ) -> Result<(), PublishError> {
-    let mut backoff = graph.retry.initial_backoff;
-    let mut attempt = 1;
-    loop {
-        let error = match send_from(graph, url, file, offset).await {
-            Ok(()) => return Ok(()),
-            Err(error) => error,
-        };
-        if !error.is_retryable() || attempt >= graph.retry.max_attempts {
-            return Err(error);
-        }
-        let wait = match error.retry_after() {
-            Some(wait) if wait > graph.retry.max_retry_after => return Err(error),
-            Some(wait) => wait,
-            None => backoff,
-        };
-        tracing::debug!(attempt, ?wait, "instagram upload interrupted; resuming");
-        tokio::time::sleep(wait).await;
-        backoff = (backoff * 2).min(graph.retry.max_backoff);
-        attempt += 1;
-        offset = graph.retry.run(|| received(graph, url)).await?;
-        if offset > file.len() {
-            return Err(too_many_bytes());
-        }
-        if offset == file.len() {
-            return Ok(());
-        }
-    }
-}
-
-fn oauth(graph: &Graph) -> String {
-    format!("OAuth {}", graph.token)
+    let offset = AtomicU64::new(offset);
+    session
+        .retry()
+        .run_with(
+            || send_from(session, url, file, offset.load(Ordering::SeqCst)),
+            || async {
+                tracing::debug!("instagram upload interrupted; resuming");
+                let received = session.safe(|| received(session, url)).await?;
+                if received > file.len() {
+                    return Err(too_many_bytes());
+                }
+                offset.store(received, Ordering::SeqCst);
+                Ok(if received == file.len() {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                })
+            },
+        )
+        .await
 }
 
 /// `POST <upload url>` with the bytes from `offset` on, streamed from disk.
 async fn send_from(
-    graph: &Graph,
+    session: &Session,
     url: &Url,
     file: &Arc<MediaFile>,
     offset: u64,
 ) -> Result<(), PublishError> {
     let len = file.len();
     let remaining = len - offset;
-    // A generous timeout: the request timeout plus one second per MiB.
-    let timeout = graph.timeout + Duration::from_secs(remaining / (1024 * 1024));
-    let response = graph
-        .http
-        .post(url.clone())
-        .header(AUTHORIZATION, oauth(graph))
+    let request = session
+        .request_as("OAuth", Method::POST, url.clone())
         .header("offset", offset.to_string())
         .header("file_size", len.to_string())
         .header(CONTENT_LENGTH, remaining.to_string())
         .header(CONTENT_TYPE, "application/octet-stream")
-        .timeout(timeout)
-        .body(reqwest::Body::wrap_stream(file.stream_range(offset..len)))
-        .send()
+        .timeout(session.upload_timeout(remaining))
+        .body(reqwest::Body::wrap_stream(file.stream_range(offset..len)));
+    let answer = session
+        .send(request, "the video upload")
         .await
-        .map_err(|e| transport(&e))?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.bytes().await.map_err(|e| transport(&e))?;
-    if !status.is_success() {
-        return Err(errors::from_upload(status.as_u16(), &headers, &body));
-    }
-    let answer: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|_| errors::unreadable("the video upload"))?;
+        .map_err(|e| e.into_error(Idempotence::Safe))?;
+    let answer: serde_json::Value = answer
+        .json()
+        .ok_or_else(|| INSTAGRAM.unreadable("the video upload"))?;
     if answer.get("success").and_then(|s| s.as_bool()) == Some(false) {
         return Err(PublishError::transient(format!(
             "{PLATFORM} did not accept the video upload; try again in a few minutes."
@@ -228,36 +214,26 @@ async fn send_from(
 }
 
 /// `GET <upload url>`: how many bytes the host has.
-async fn received(graph: &Graph, url: &Url) -> Result<u64, PublishError> {
-    let response = graph
-        .http
-        .get(url.clone())
-        .header(AUTHORIZATION, oauth(graph))
-        .timeout(graph.timeout)
-        .send()
-        .await
-        .map_err(|e| transport(&e))?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.bytes().await.map_err(|e| transport(&e))?;
-    if !status.is_success() {
-        return Err(errors::from_upload(status.as_u16(), &headers, &body));
-    }
-    let progress: UploadProgress =
-        serde_json::from_slice(&body).map_err(|_| errors::unreadable("the upload status check"))?;
+async fn received(session: &Session, url: &Url) -> Result<u64, fanout_kit::CallError> {
+    let what = "the upload status check";
+    let request = session.request_as("OAuth", Method::GET, url.clone());
+    let answer = session.send(request, what).await?;
+    let progress: Option<UploadProgress> = answer.json();
     progress
-        .file_offset
-        .or(progress.offset)
-        .ok_or_else(|| errors::unreadable("the upload status check"))
+        .and_then(|p| p.file_offset.or(p.offset))
+        .ok_or_else(|| fanout_kit::CallError::Refused {
+            status: answer.status,
+            error: INSTAGRAM.unreadable(what),
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn target(base: &Url) -> UploadTarget<'_> {
+    fn target(base: &Url) -> UploadTarget {
         UploadTarget {
-            upload_base: base,
+            upload_base: base.clone(),
             version: Some("v21.0".into()),
         }
     }

@@ -5,7 +5,7 @@ mod common;
 use std::sync::Arc;
 
 use fanout_core::secrecy::SecretString;
-use fanout_instagram::{InstagramConfig, InstagramPublisher};
+use fanout_instagram::InstagramPublisher;
 use fanout_testkit::conformance;
 use fanout_testkit::fakes::instagram::{FakeInstagram, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET};
 
@@ -13,17 +13,18 @@ use fanout_testkit::fakes::instagram::{FakeInstagram, FAKE_CLIENT_ID, FAKE_CLIEN
 async fn passes_the_conformance_suite() {
     let fake = FakeInstagram::spawn().await.unwrap();
     // With the fake's app credentials, so the token checks run.
-    let publisher = InstagramPublisher::new(InstagramConfig {
-        client_id: Some(FAKE_CLIENT_ID.to_string()),
-        client_secret: Some(SecretString::from(FAKE_CLIENT_SECRET.to_string())),
-        oauth_base_url: fake.oauth_base_url(),
+    let publisher = InstagramPublisher::new({
+        let mut config = common::config(&fake);
+        config.client_id = Some(FAKE_CLIENT_ID.to_string());
+        config.client_secret = Some(SecretString::from(FAKE_CLIENT_SECRET.to_string()));
+        config.oauth_base_url = fake.oauth_base_url();
         // A post held in processing outlasts the budget within the check's wait.
-        poll_budget_secs: 1,
+        config.poll_budget_secs = 1;
         // Instagram counts processing in status reads: poll often so a held post
         // finishes within the check's wait; those reads count against the throttle.
-        poll_interval_ms: 1,
-        calls_per_hour: 1_000_000,
-        ..common::config(&fake)
+        config.poll_interval_ms = 1;
+        config.calls_per_hour = 1_000_000;
+        config
     });
     conformance::run_all(Arc::new(publisher), &fake).await;
 }

@@ -14,7 +14,7 @@ use fanout_core::{
     async_trait, ErrorKind, MediaFile, Post, PostMedia, Progress, PublishContext, PublishError,
     Publisher, Receipt,
 };
-use fanout_instagram::{InstagramConfig, InstagramPublisher};
+use fanout_instagram::InstagramPublisher;
 use fanout_testkit::media::{spooled_jpeg, spooled_mp4};
 use fanout_testkit::{FakePlatform, Fault};
 use reqwest::StatusCode;
@@ -158,10 +158,11 @@ fn fields(receipt: &Receipt) -> Value {
 
 /// Answers after one status read per call: each follow-up polls once.
 fn impatient(env: &Env) -> InstagramPublisher {
-    InstagramPublisher::new(InstagramConfig {
-        poll_budget_secs: 0,
-        poll_interval_ms: 2,
-        ..common::config(&env.fake)
+    InstagramPublisher::new({
+        let mut config = common::config(&env.fake);
+        config.poll_budget_secs = 0;
+        config.poll_interval_ms = 2;
+        config
     })
 }
 
@@ -363,10 +364,11 @@ async fn follow_ups_end_with_nothing_posted_once_their_budget_is_spent() {
     env.fake.set_processing_reads(1_000);
     let file = spooled_mp4(env.dir.path(), 20_000).await;
     let post = post("Never done", PostMedia::Video(file), &[]);
-    let publisher = InstagramPublisher::new(InstagramConfig {
-        poll_budget_secs: 0,
-        background_budget_secs: 60,
-        ..common::config(&env.fake)
+    let publisher = InstagramPublisher::new({
+        let mut config = common::config(&env.fake);
+        config.poll_budget_secs = 0;
+        config.background_budget_secs = 60;
+        config
     });
     let receipt = publish_with(&env, &publisher, &post, "never")
         .await

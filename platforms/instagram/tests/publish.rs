@@ -373,7 +373,7 @@ async fn graph_errors_on_container_creation_map_to_their_kind() {
         (
             json!({"error": {"message": "Error validating access token", "type": "OAuthException", "code": 190, "error_subcode": 460}}),
             ErrorKind::TokenExpired,
-            "Your Instagram session has expired. Please reconnect your Instagram account. Go to Manage Users, remove the account, and connect it again.",
+            "Your Instagram session has expired. Please reconnect your Instagram account.",
         ),
     ];
     for (body, kind, message) in cases {
@@ -418,11 +418,12 @@ async fn a_container_that_never_finishes_answers_processing_within_the_budget() 
         )
         .always(),
     );
-    let publisher = fanout_instagram::InstagramPublisher::new(fanout_instagram::InstagramConfig {
-        poll_budget_secs: 1,
-        poll_interval_ms: 50,
-        background_budget_secs: 0,
-        ..common::config(&env.fake)
+    let publisher = fanout_instagram::InstagramPublisher::new({
+        let mut config = common::config(&env.fake);
+        config.poll_budget_secs = 1;
+        config.poll_interval_ms = 50;
+        config.background_budget_secs = 0;
+        config
     });
     let file = spooled_mp4(env.dir.path(), 20_000).await;
     let post = post("slow", PostMedia::Video(file), &[]);

@@ -15,12 +15,11 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 fn config(fake: &FakeInstagram) -> InstagramConfig {
-    InstagramConfig {
-        client_id: Some(FAKE_CLIENT_ID.to_string()),
-        client_secret: Some(SecretString::from(FAKE_CLIENT_SECRET.to_string())),
-        oauth_base_url: fake.oauth_base_url(),
-        ..common::config(fake)
-    }
+    let mut config = common::config(fake);
+    config.client_id = Some(FAKE_CLIENT_ID.to_string());
+    config.client_secret = Some(SecretString::from(FAKE_CLIENT_SECRET.to_string()));
+    config.oauth_base_url = fake.oauth_base_url();
+    config
 }
 
 fn publisher(fake: &FakeInstagram) -> InstagramPublisher {
@@ -184,9 +183,10 @@ async fn missing_or_wrong_credentials() {
 
 #[tokio::test]
 async fn authorization_url_names_the_dialog_and_its_parameters() {
-    let p = InstagramPublisher::new(InstagramConfig {
-        client_id: Some("1234".to_string()),
-        ..InstagramConfig::default()
+    let p = InstagramPublisher::new({
+        let mut config = InstagramConfig::default();
+        config.client_id = Some("1234".to_string());
+        config
     });
     let tokens = p.tokens().expect("tokens");
     assert!(!tokens.supports_pkce());

@@ -5,7 +5,7 @@ use fanout_core::{Connection, FormFields, PublishError};
 use reqwest::Method;
 use serde::Deserialize;
 
-use crate::client::Api;
+use crate::client::{Api, Read};
 use crate::errors::PLATFORM;
 
 /// The form field naming the page to post as.
@@ -39,7 +39,7 @@ struct UserInfo {
 /// attribute, else `urn:li:person:<sub>` from `GET /v2/userinfo` (which needs the
 /// `openid` scope).
 pub(crate) async fn resolve(
-    api: &Api<'_>,
+    api: &Api,
     connection: &Connection,
     page: Option<String>,
 ) -> Result<String, PublishError> {
@@ -61,7 +61,7 @@ pub(crate) async fn resolve(
     let info: UserInfo = api
         .safe(Method::GET, "v2/userinfo", None, "the member lookup")
         .await?
-        .json("the member lookup")?;
+        .read("the member lookup")?;
     match info.sub {
         Some(sub) if valid_id(&sub) => Ok(format!("urn:li:person:{sub}")),
         _ => Err(PublishError::rejected(format!(

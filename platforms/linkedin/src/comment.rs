@@ -3,19 +3,19 @@
 //! cuts a comment at an unescaped reserved character). A failure never fails the
 //! post; it becomes a warning.
 
-use fanout_core::http::Idempotence;
 use fanout_core::PublishError;
+use fanout_kit::{CallError, Idempotence};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::client::{encode_urn, Api, CallError};
+use crate::client::{encode_urn, Api};
 use crate::commentary::escape_little_text;
 use crate::errors::PLATFORM;
 
 /// Comments `text` on `post_urn` as `actor`; answers the comment's urn when LinkedIn
 /// says it. Repeated only when LinkedIn provably did not take it (429, 503).
-pub(crate) async fn post_first_comment(
-    api: &Api<'_>,
+pub(crate) async fn post(
+    api: &Api,
     post_urn: &str,
     actor: &str,
     text: &str,
@@ -26,7 +26,8 @@ pub(crate) async fn post_first_comment(
         "object": post_urn,
         "message": { "text": escape_little_text(text) },
     });
-    api.retry
+    api.session
+        .retry()
         .run(|| async {
             match api
                 .call(Method::POST, &path, Some(&body), "the first comment")
@@ -37,10 +38,10 @@ pub(crate) async fn post_first_comment(
                     .get("x-restli-id")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string)),
-                Err(CallError::Answered { status, error }) if status == 429 || status == 503 => {
+                Err(CallError::Refused { status, error }) if status == 429 || status == 503 => {
                     Err(error)
                 }
-                Err(CallError::Answered { error, .. }) => {
+                Err(CallError::Refused { error, .. }) => {
                     Err(PublishError::rejected(error.message().to_string()))
                 }
                 Err(other) => Err(other.into_error(Idempotence::Publishing)),
@@ -50,7 +51,7 @@ pub(crate) async fn post_first_comment(
 }
 
 /// The warning a person reads when the first comment failed.
-pub(crate) fn warning(error: &PublishError) -> String {
+pub(crate) fn failed(error: &PublishError) -> String {
     format!(
         "The post was published, but {PLATFORM} did not take the first comment: {} Add the \
          comment on {PLATFORM} by hand if it matters.",

@@ -1,11 +1,9 @@
 //! `[platforms.linkedin]`: where LinkedIn lives and how patiently to talk to it.
 
-use std::time::Duration;
+use std::ops::{Deref, DerefMut};
 
-use fanout_core::secrecy::SecretString;
-use fanout_core::RetryPolicy;
+use fanout_kit::{PlatformConfig, PlatformDefaults};
 use serde::Deserialize;
-use url::Url;
 
 /// The API host used unless configured otherwise.
 pub const DEFAULT_BASE_URL: &str = "https://api.linkedin.com/";
@@ -32,8 +30,25 @@ pub const DEFAULT_BACKGROUND_BUDGET_SECS: u64 = 3600;
 
 /// Settings of the LinkedIn publisher, filled by figment from `[platforms.linkedin]`.
 ///
-/// Every field has a default, so an empty table works. `Debug` never shows
-/// `client_secret`.
+/// Every key has a default, so an empty table works. The keys every platform shares
+/// are in [`PlatformConfig`] (flattened: they stay at the table's top level, and the
+/// config derefs to them), with LinkedIn's meaning:
+///
+/// - `base_url` (`https://api.linkedin.com/`): `rest/…` and `v2/userinfo` are joined
+///   under it;
+/// - `oauth_base_url` (`https://www.linkedin.com/`): the authorization page
+///   (`oauth/v2/authorization`) and the token endpoint (`oauth/v2/accessToken`);
+/// - `client_id` and `client_secret` (hidden in `Debug`), for connecting accounts and
+///   refreshing tokens (not used to publish);
+/// - `scopes` ([`DEFAULT_SCOPES`]); add `w_organization_social` to post as pages;
+/// - `request_timeout_secs` (60; uploads get one more second per MiB), `max_attempts`
+///   (4) and `initial_backoff_ms` (500) for safe steps;
+/// - `poll_interval_ms` (2000, a steady pace) and `poll_budget_secs` (300): the wait
+///   for a video to be `AVAILABLE` within one publish (or one follow-up);
+/// - `background_budget_secs` ([`DEFAULT_BACKGROUND_BUDGET_SECS`]): how long after its
+///   upload a video still processing is waited for; follow-ups (`resume`, each polling
+///   up to `poll_budget_secs`) answer `PROCESSING` until then, and fail with nothing
+///   posted afterwards.
 ///
 /// ```
 /// use fanout_linkedin::LinkedInConfig;
@@ -42,136 +57,64 @@ pub const DEFAULT_BACKGROUND_BUDGET_SECS: u64 = 3600;
 /// assert_eq!(config.api_version, "202510");
 /// assert_eq!(config.daily_post_limit, 150);
 /// ```
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
+#[non_exhaustive]
 #[serde(default)]
 pub struct LinkedInConfig {
-    /// The API host (`https://api.linkedin.com/`); `rest/…` and `v2/userinfo` are
-    /// joined under it.
-    pub base_url: Url,
-    /// The OAuth host (`https://www.linkedin.com/`): the authorization page
-    /// (`oauth/v2/authorization`) and the token endpoint (`oauth/v2/accessToken`).
-    pub oauth_base_url: Url,
-    /// The scopes asked for when connecting an account ([`DEFAULT_SCOPES`]); add
-    /// `w_organization_social` to post as pages.
-    pub scopes: Vec<String>,
+    /// The keys every platform shares (see above).
+    #[serde(flatten)]
+    pub common: PlatformConfig<LinkedInConfig>,
     /// Sent as `LinkedIn-Version` (`YYYYMM`).
     pub api_version: String,
-    /// The LinkedIn app's client id, for connecting accounts and refreshing tokens
-    /// (not used to publish).
-    pub client_id: Option<String>,
-    /// The LinkedIn app's client secret (hidden in `Debug`).
-    pub client_secret: Option<SecretString>,
-    /// Longest wait for one API call, in seconds (uploads get one more second per MiB).
-    pub request_timeout_secs: u64,
-    /// Wait between video status polls, in milliseconds.
-    pub poll_interval_ms: u64,
-    /// Longest time to wait for a video to be `AVAILABLE`, in seconds.
-    pub poll_budget_secs: u64,
-    /// How long after its upload a video still processing is waited for, in seconds:
-    /// follow-ups (`resume`, each polling up to `poll_budget_secs`) answer
-    /// `PROCESSING` until then, and fail with nothing posted afterwards.
-    pub background_budget_secs: u64,
-    /// Attempts in total for a step that is safe to repeat.
-    pub max_attempts: u32,
-    /// Wait before the first retry of a safe step, in milliseconds; it doubles.
-    pub initial_backoff_ms: u64,
     /// Posts allowed per access token per day, enforced before anything is sent.
     pub daily_post_limit: u32,
     /// Largest video accepted, in bytes.
     pub max_video_bytes: u64,
 }
 
+impl PlatformDefaults for LinkedInConfig {
+    const BASE_URL: &'static str = DEFAULT_BASE_URL;
+    const OAUTH_BASE_URL: &'static str = DEFAULT_OAUTH_BASE_URL;
+    const SCOPES: &'static [&'static str] = DEFAULT_SCOPES;
+    const POLL_INTERVAL_MS: u64 = 2000;
+    const POLL_BUDGET_SECS: u64 = 300;
+    const BACKGROUND_BUDGET_SECS: u64 = DEFAULT_BACKGROUND_BUDGET_SECS;
+}
+
 impl Default for LinkedInConfig {
     fn default() -> Self {
         Self {
-            base_url: parse_default(DEFAULT_BASE_URL),
-            oauth_base_url: parse_default(DEFAULT_OAUTH_BASE_URL),
-            scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
+            common: PlatformConfig::default(),
             api_version: DEFAULT_API_VERSION.to_string(),
-            client_id: None,
-            client_secret: None,
-            request_timeout_secs: 60,
-            poll_interval_ms: 2000,
-            poll_budget_secs: 300,
-            background_budget_secs: DEFAULT_BACKGROUND_BUDGET_SECS,
-            max_attempts: 4,
-            initial_backoff_ms: 500,
             daily_post_limit: DEFAULT_DAILY_POST_LIMIT,
             max_video_bytes: DEFAULT_MAX_VIDEO_BYTES,
         }
     }
 }
 
-fn parse_default(url: &str) -> Url {
-    // The defaults above are valid URLs.
-    Url::parse(url).unwrap_or_else(|_| unreachable!("default URL {url} is valid"))
-}
+impl Deref for LinkedInConfig {
+    type Target = PlatformConfig<LinkedInConfig>;
 
-impl LinkedInConfig {
-    /// The retry policy for safe steps.
-    pub fn retry_policy(&self) -> RetryPolicy {
-        RetryPolicy {
-            max_attempts: self.max_attempts.max(1),
-            initial_backoff: Duration::from_millis(self.initial_backoff_ms),
-            ..RetryPolicy::default()
-        }
-    }
-
-    /// `base_url` with a trailing `/`, so joins keep any path prefix.
-    pub(crate) fn api_base(&self) -> Url {
-        let mut url = self.base_url.clone();
-        if !url.path().ends_with('/') {
-            let path = format!("{}/", url.path());
-            url.set_path(&path);
-        }
-        url
-    }
-
-    /// `oauth_base_url` with a trailing `/`, so joins keep any path prefix.
-    pub(crate) fn oauth_base(&self) -> Url {
-        let mut url = self.oauth_base_url.clone();
-        if !url.path().ends_with('/') {
-            let path = format!("{}/", url.path());
-            url.set_path(&path);
-        }
-        url
+    fn deref(&self) -> &Self::Target {
+        &self.common
     }
 }
 
-impl std::fmt::Debug for LinkedInConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LinkedInConfig")
-            .field("base_url", &self.base_url.as_str())
-            .field("oauth_base_url", &self.oauth_base_url.as_str())
-            .field("scopes", &self.scopes)
-            .field("api_version", &self.api_version)
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "[redacted]"),
-            )
-            .field("request_timeout_secs", &self.request_timeout_secs)
-            .field("poll_interval_ms", &self.poll_interval_ms)
-            .field("poll_budget_secs", &self.poll_budget_secs)
-            .field("background_budget_secs", &self.background_budget_secs)
-            .field("max_attempts", &self.max_attempts)
-            .field("initial_backoff_ms", &self.initial_backoff_ms)
-            .field("daily_post_limit", &self.daily_post_limit)
-            .field("max_video_bytes", &self.max_video_bytes)
-            .finish()
+impl DerefMut for LinkedInConfig {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.common
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fanout_core::secrecy::SecretString;
 
     #[test]
     fn debug_hides_the_secret() {
-        let config = LinkedInConfig {
-            client_secret: Some(SecretString::from("li-secret-123".to_string())),
-            ..LinkedInConfig::default()
-        };
+        let mut config = LinkedInConfig::default();
+        config.common.client_secret = Some(SecretString::from("li-secret-123".to_string()));
         let shown = format!("{config:?}");
         assert!(!shown.contains("li-secret-123"), "{shown}");
         assert!(shown.contains("[redacted]"), "{shown}");
@@ -193,17 +136,48 @@ mod tests {
         assert_eq!(config.initial_backoff_ms, 500);
         assert_eq!(config.oauth_base_url.as_str(), "https://www.linkedin.com/");
         assert_eq!(config.scopes, ["openid", "profile", "w_member_social"]);
+        assert_eq!(config.api_version, DEFAULT_API_VERSION);
+        assert_eq!(config.daily_post_limit, DEFAULT_DAILY_POST_LIMIT);
     }
 
     #[test]
-    fn api_base_keeps_a_prefix() {
-        let config = LinkedInConfig {
-            base_url: Url::parse("http://127.0.0.1:9/prefix").unwrap(),
-            ..LinkedInConfig::default()
-        };
+    fn every_documented_key_is_read() {
+        let config: LinkedInConfig = serde_json::from_value(serde_json::json!({
+            "base_url": "http://127.0.0.1:9/prefix",
+            "oauth_base_url": "http://127.0.0.1:8/",
+            "client_id": "id",
+            "client_secret": "s",
+            "scopes": ["openid"],
+            "api_version": "202401",
+            "request_timeout_secs": 1,
+            "poll_interval_ms": 2,
+            "poll_budget_secs": 3,
+            "background_budget_secs": 4,
+            "max_attempts": 5,
+            "initial_backoff_ms": 6,
+            "daily_post_limit": 7,
+            "max_video_bytes": 8,
+        }))
+        .unwrap();
         assert_eq!(
             config.api_base().join("rest/posts").unwrap().as_str(),
             "http://127.0.0.1:9/prefix/rest/posts"
         );
+        assert_eq!(config.oauth_base().as_str(), "http://127.0.0.1:8/");
+        assert_eq!(config.credentials().map(|c| c.0), Some("id"));
+        assert_eq!(config.scopes, ["openid"]);
+        assert_eq!(config.api_version, "202401");
+        assert_eq!(
+            (
+                config.request_timeout_secs,
+                config.poll_interval_ms,
+                config.poll_budget_secs,
+                config.background_budget_secs,
+                config.max_attempts,
+                config.initial_backoff_ms,
+            ),
+            (1, 2, 3, 4, 5, 6)
+        );
+        assert_eq!((config.daily_post_limit, config.max_video_bytes), (7, 8));
     }
 }

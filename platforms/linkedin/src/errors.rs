@@ -5,13 +5,20 @@
 //! The mapping goes by HTTP status and `code`, never by `serviceErrorCode` (the same
 //! number is used for several codes).
 
-use fanout_core::http::{retry_after, sanitize_platform_message};
 use fanout_core::PublishError;
+use fanout_kit::{retry_after, sanitize_platform_message, Platform};
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
 /// The platform's name as people write it.
 pub(crate) const PLATFORM: &str = "LinkedIn";
+
+/// LinkedIn for the kit: its name, its config table and its error mapping.
+pub(crate) const LINKEDIN: Platform = Platform {
+    name: PLATFORM,
+    key: "linkedin",
+    parse_error: from_response,
+};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -117,9 +124,7 @@ pub(crate) fn from_response(status: u16, headers: &HeaderMap, body: &[u8]) -> Pu
             "{PLATFORM} could not find what the post refers to ({}). Upload again.",
             reason.as_deref().unwrap_or("not found")
         )),
-        500..=599 => PublishError::transient(format!(
-            "{PLATFORM} had a temporary problem (HTTP {status}); try again in a few minutes."
-        )),
+        500..=599 => LINKEDIN.temporary(status),
         _ => PublishError::rejected(format!(
             "{PLATFORM} refused the request (HTTP {status}{}).",
             reason.map(|r| format!(": {r}")).unwrap_or_default()
@@ -146,8 +151,8 @@ mod tests {
         from_response(status, &HeaderMap::new(), body.to_string().as_bytes())
     }
 
-    const RECONNECT: &str = "Your LinkedIn session has expired. Please reconnect your LinkedIn \
-                             account. Go to Manage Users, remove the account, and connect it again.";
+    const RECONNECT: &str =
+        "Your LinkedIn session has expired. Please reconnect your LinkedIn account.";
 
     #[test]
     fn every_401_code_reads_as_reconnect() {

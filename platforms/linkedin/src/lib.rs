@@ -91,8 +91,8 @@
 mod author;
 mod checkpoint;
 mod client;
+mod comment;
 mod commentary;
-mod comments;
 mod config;
 mod errors;
 mod oauth;
@@ -101,7 +101,7 @@ mod photos;
 mod posts;
 mod publisher;
 mod resume;
-mod stages;
+mod run;
 mod video;
 
 pub use commentary::{escape_little_text, RESERVED};

@@ -1,13 +1,10 @@
 //! [`LinkedInTokens`]: LinkedIn's OAuth 2.0 (3-legged) flows — the authorization URL,
 //! the code exchange and the refresh — against `oauth_base_url`.
 
-use std::time::Duration;
-
-use chrono::Utc;
-use fanout_core::http::{sanitize_platform_message, transport_error, Idempotence};
 use fanout_core::secrecy::{ExposeSecret, SecretString};
 use fanout_core::{async_trait, AuthorizationRequest, Connection, TokenError, TokenProvider};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use fanout_kit::{sanitize_platform_message, NoAnswer, OAuthClient, TokenAnswer};
+use reqwest::header::ACCEPT;
 use serde::Deserialize;
 use url::Url;
 
@@ -39,15 +36,7 @@ const AUTHORIZATION_PATH: &str = "oauth/v2/authorization";
 #[derive(Debug, Clone)]
 pub struct LinkedInTokens {
     config: LinkedInConfig,
-    http: reqwest::Client,
-}
-
-/// The token endpoint's answer.
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: Option<String>,
-    expires_in: Option<i64>,
-    refresh_token: Option<String>,
+    oauth: OAuthClient,
 }
 
 /// The token endpoint's error body: `{"error", "error_description"}`, or the API's
@@ -70,17 +59,14 @@ struct UserInfo {
 impl LinkedInTokens {
     /// The OAuth flows of `config`'s app, over `http`.
     pub fn new(config: LinkedInConfig, http: reqwest::Client) -> Self {
-        Self { config, http }
-    }
-
-    fn timeout(&self) -> Duration {
-        Duration::from_secs(self.config.request_timeout_secs.max(1))
+        let oauth = config.oauth_client(&http);
+        Self { config, oauth }
     }
 
     /// The app's `client_id` and `client_secret`, or the sentence naming the keys.
     fn client(&self) -> Result<(&str, &SecretString), TokenError> {
-        match (&self.config.client_id, &self.config.client_secret) {
-            (Some(id), Some(secret)) if !id.trim().is_empty() => Ok((id.trim(), secret)),
+        match (self.config.client_id(), &self.config.client_secret) {
+            (Some(id), Some(secret)) => Ok((id, secret)),
             _ => Err(TokenError::Unsupported(format!(
                 "{PLATFORM} tokens cannot be obtained or refreshed without the app's \
                  credentials; set `platforms.linkedin.client_id` and \
@@ -102,51 +88,22 @@ impl LinkedInTokens {
     /// One call of the token endpoint with `fields` plus the client credentials.
     async fn token_call(&self, fields: &[(&str, &str)]) -> Result<TokenAnswer, TokenError> {
         let (client_id, secret) = self.client()?;
-        let body = {
-            let mut form = url::form_urlencoded::Serializer::new(String::new());
-            form.extend_pairs(fields.iter().copied());
-            form.append_pair("client_id", client_id);
-            form.append_pair("client_secret", secret.expose_secret());
-            form.finish()
-        };
-        let response = self
-            .http
-            .post(self.url(TOKEN_PATH)?)
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(ACCEPT, "application/json")
-            .timeout(self.timeout())
-            .body(body)
-            .send()
-            .await
-            .map_err(|err| {
-                TokenError::Transient(
-                    transport_error(PLATFORM, &err, Idempotence::Safe)
-                        .message()
-                        .to_string(),
-                )
-            })?;
-        let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|err| {
-            TokenError::Transient(
-                transport_error(PLATFORM, &err, Idempotence::Safe)
-                    .message()
-                    .to_string(),
+        let mut form = fields.to_vec();
+        form.push(("client_id", client_id));
+        form.push(("client_secret", secret.expose_secret()));
+        let reply = self
+            .oauth
+            .post_form(
+                self.url(TOKEN_PATH)?,
+                &form,
+                &[(ACCEPT, "application/json")],
             )
-        })?;
-        if !(200..300).contains(&status) {
-            return Err(classify(status, &body));
+            .await
+            .map_err(no_answer)?;
+        if !reply.is_success() {
+            return Err(classify(reply.status, &reply.body));
         }
-        match serde_json::from_slice::<TokenAnswer>(&body) {
-            Ok(answer)
-                if answer
-                    .access_token
-                    .as_deref()
-                    .is_some_and(|t| !t.is_empty()) =>
-            {
-                Ok(answer)
-            }
-            _ => Err(classify(status, &body)),
-        }
+        TokenAnswer::parse(&reply.body).ok_or_else(|| classify(reply.status, &reply.body))
     }
 
     /// The member behind a fresh access token: `(name, person id)`.
@@ -157,29 +114,16 @@ impl LinkedInTokens {
                  `platforms.linkedin.base_url`."
             ))
         })?;
-        let response = self
-            .http
-            .get(url)
-            .header(AUTHORIZATION, format!("Bearer {access_token}"))
-            .timeout(self.timeout())
-            .send()
-            .await
-            .map_err(|err| {
-                TokenError::Transient(
-                    transport_error(PLATFORM, &err, Idempotence::Safe)
-                        .message()
-                        .to_string(),
-                )
-            })?;
-        let status = response.status().as_u16();
+        let reply = self.oauth.get(url, access_token).await.map_err(no_answer)?;
+        let status = reply.status;
         if status == 429 || status >= 500 {
             return Err(TokenError::Transient(format!(
                 "{PLATFORM} could not say who connected (HTTP {status}); try connecting again \
                  in a few minutes."
             )));
         }
-        let info = if (200..300).contains(&status) {
-            response.json::<UserInfo>().await.ok()
+        let info = if reply.is_success() {
+            reply.json::<UserInfo>()
         } else {
             None
         };
@@ -247,10 +191,9 @@ fn valid_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-fn expires_at(expires_in: Option<i64>) -> Option<chrono::DateTime<Utc>> {
-    expires_in
-        .filter(|s| *s > 0)
-        .map(|s| Utc::now() + chrono::Duration::seconds(s))
+/// A call that brought no answer back: nothing changed.
+fn no_answer(no_answer: NoAnswer) -> TokenError {
+    TokenError::Transient(no_answer.sentence(PLATFORM))
 }
 
 #[async_trait]
@@ -271,12 +214,7 @@ impl TokenProvider for LinkedInTokens {
                 ("refresh_token", refresh_token.expose_secret()),
             ])
             .await?;
-        let mut fresh = connection.clone();
-        fresh.access_token = SecretString::from(answer.access_token.unwrap_or_default());
-        if let Some(rotated) = answer.refresh_token.filter(|t| !t.is_empty()) {
-            fresh.refresh_token = Some(SecretString::from(rotated));
-        }
-        fresh.expires_at = expires_at(answer.expires_in);
+        let fresh = answer.renew(connection);
         tracing::info!(platform = "linkedin", account = %connection.account_name, "access token refreshed");
         Ok(fresh)
     }
@@ -310,15 +248,10 @@ impl TokenProvider for LinkedInTokens {
                 ("redirect_uri", redirect_uri),
             ])
             .await?;
-        let access_token = answer.access_token.unwrap_or_default();
-        let (name, sub) = self.member(&access_token).await?;
-        let mut connection = Connection::new(name.unwrap_or_else(|| sub.clone()), access_token)
+        let (name, sub) = self.member(&answer.access_token).await?;
+        let connection = answer
+            .connect(name.unwrap_or_else(|| sub.clone()))
             .with_attribute("author_urn", format!("urn:li:person:{sub}"));
-        connection.refresh_token = answer
-            .refresh_token
-            .filter(|t| !t.is_empty())
-            .map(SecretString::from);
-        connection.expires_at = expires_at(answer.expires_in);
         tracing::info!(platform = "linkedin", account = %connection.account_name, "account connected");
         Ok(connection)
     }

@@ -4,7 +4,6 @@ use fanout_core::{FormFields, PublishError};
 
 use crate::author;
 use crate::errors::PLATFORM;
-use crate::posts;
 
 /// The form field giving images their alternative text (one for all, or one per
 /// image in order).
@@ -21,6 +20,26 @@ const VISIBILITY_FIELDS: [&str; 3] = ["linkedin_visibility", "linkedinVisibility
 pub const MAX_ALT_TEXT_CHARS: usize = 4086;
 /// Longest comment LinkedIn takes, in characters.
 pub const MAX_COMMENT_CHARS: usize = 1250;
+
+/// Visibilities LinkedIn accepts.
+const VISIBILITIES: [&str; 3] = ["PUBLIC", "CONNECTIONS", "LOGGED_IN"];
+
+/// The `visibility` form field (case-insensitive), `PUBLIC` when absent.
+pub(crate) fn visibility(value: Option<&str>) -> Result<&'static str, PublishError> {
+    let Some(value) = value else {
+        return Ok("PUBLIC");
+    };
+    let upper = value.to_ascii_uppercase();
+    VISIBILITIES
+        .into_iter()
+        .find(|v| *v == upper)
+        .ok_or_else(|| {
+            PublishError::rejected(format!(
+                "`visibility` must be PUBLIC, CONNECTIONS or LOGGED_IN for {PLATFORM}; got \"{}\".",
+                value.chars().take(40).collect::<String>()
+            ))
+        })
+}
 
 /// Everything the form decides about a LinkedIn post.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +60,7 @@ impl Options {
     /// Parses and checks every LinkedIn field of `fields`.
     pub(crate) fn parse(fields: &FormFields) -> Result<Self, PublishError> {
         let page = author::page_author(fields)?;
-        let visibility = posts::visibility(
+        let visibility = visibility(
             VISIBILITY_FIELDS
                 .iter()
                 .find_map(|name| fields.get_trimmed(name)),
@@ -111,6 +130,17 @@ mod tests {
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Options, PublishError> {
         Options::parse(&FormFields::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn visibility_defaults_to_public_and_is_checked() {
+        assert_eq!(visibility(None).unwrap(), "PUBLIC");
+        assert_eq!(visibility(Some("connections")).unwrap(), "CONNECTIONS");
+        assert_eq!(visibility(Some("LOGGED_IN")).unwrap(), "LOGGED_IN");
+        assert_eq!(
+            visibility(Some("friends")).unwrap_err().message(),
+            "`visibility` must be PUBLIC, CONNECTIONS or LOGGED_IN for LinkedIn; got \"friends\"."
+        );
     }
 
     #[test]

@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use fanout_core::http::Idempotence;
 use fanout_core::{MediaFile, PublishError};
+use fanout_kit::Idempotence;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::client::Api;
+use crate::client::{Api, Read};
 
 #[derive(Debug, Deserialize)]
 struct InitAnswer {
@@ -34,7 +34,7 @@ pub(crate) struct Registration {
 
 /// Registers one image owned by `owner` (`initializeUpload`); its bytes are sent by
 /// [`send`].
-pub(crate) async fn register(api: &Api<'_>, owner: &str) -> Result<Registration, PublishError> {
+pub(crate) async fn register(api: &Api, owner: &str) -> Result<Registration, PublishError> {
     let init = json!({ "initializeUploadRequest": { "owner": owner } });
     let init: InitAnswer = api
         .safe(
@@ -44,7 +44,7 @@ pub(crate) async fn register(api: &Api<'_>, owner: &str) -> Result<Registration,
             "the image registration",
         )
         .await?
-        .json("the image registration")?;
+        .read("the image registration")?;
     Ok(Registration {
         image: init.value.image,
         upload_url: init.value.upload_url,
@@ -54,19 +54,20 @@ pub(crate) async fn register(api: &Api<'_>, owner: &str) -> Result<Registration,
 /// `PUT`s the bytes of a registered image, streamed from disk (idempotent, so
 /// transient failures are retried).
 pub(crate) async fn send(
-    api: &Api<'_>,
+    api: &Api,
     file: &Arc<MediaFile>,
     registration: &Registration,
 ) -> Result<(), PublishError> {
     let url = api.upload_url(&registration.upload_url)?;
     let len = file.len();
-    api.retry
+    api.session
+        .retry()
         .run(|| async {
             let request = api
                 .request(Method::PUT, url.clone())
                 .header(CONTENT_TYPE, "application/octet-stream")
                 .header(CONTENT_LENGTH, len)
-                .timeout(api.upload_timeout(len))
+                .timeout(api.session.upload_timeout(len))
                 .body(reqwest::Body::wrap_stream(file.stream()));
             api.send(request, "an image")
                 .await

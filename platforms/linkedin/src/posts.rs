@@ -2,35 +2,15 @@
 //! not take it (no connection, 429, 503); a lost answer is an unknown outcome. And the
 //! Posts API's author finder, which tells whether a post whose answer was lost exists.
 
-use fanout_core::http::{transport_error, Idempotence};
 use fanout_core::PublishError;
+use fanout_kit::{CallError, Idempotence};
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::client::{encode_urn, Api, CallError};
+use crate::client::{encode_urn, Api, Read};
 use crate::errors::PLATFORM;
 use crate::options::Options;
-
-/// Visibilities LinkedIn accepts.
-const VISIBILITIES: [&str; 3] = ["PUBLIC", "CONNECTIONS", "LOGGED_IN"];
-
-/// The `visibility` form field (case-insensitive), `PUBLIC` when absent.
-pub(crate) fn visibility(value: Option<&str>) -> Result<&'static str, PublishError> {
-    let Some(value) = value else {
-        return Ok("PUBLIC");
-    };
-    let upper = value.to_ascii_uppercase();
-    VISIBILITIES
-        .into_iter()
-        .find(|v| *v == upper)
-        .ok_or_else(|| {
-            PublishError::rejected(format!(
-                "`visibility` must be PUBLIC, CONNECTIONS or LOGGED_IN for {PLATFORM}; got \"{}\".",
-                value.chars().take(40).collect::<String>()
-            ))
-        })
-}
 
 /// The post body.
 pub(crate) fn body(author: &str, commentary: &str, options: &Options, content: Value) -> Value {
@@ -50,8 +30,9 @@ pub(crate) fn body(author: &str, commentary: &str, options: &Options, content: V
 }
 
 /// Creates the post; answers its urn (`x-restli-id`).
-pub(crate) async fn create(api: &Api<'_>, body: &Value) -> Result<String, PublishError> {
-    api.retry
+pub(crate) async fn create(api: &Api, body: &Value) -> Result<String, PublishError> {
+    api.session
+        .retry()
         .run(|| async {
             match api
                 .call(Method::POST, "rest/posts", Some(body), "the post")
@@ -70,18 +51,15 @@ pub(crate) async fn create(api: &Api<'_>, body: &Value) -> Result<String, Publis
                         ))
                     }),
                 // Refused before anything was created: safe to repeat.
-                Err(CallError::Answered { status, error }) if status == 429 || status == 503 => {
+                Err(CallError::Refused { status, error }) if status == 429 || status == 503 => {
                     Err(error)
                 }
-                Err(CallError::Answered { status, .. }) if status >= 500 => {
+                Err(CallError::Refused { status, .. }) if status >= 500 => {
                     Err(PublishError::outcome_unknown(format!(
                         "{PLATFORM} failed (HTTP {status}) while creating the post, so it may or \
                          may not have been published. Check the {PLATFORM} account before \
                          uploading again."
                     )))
-                }
-                Err(CallError::NoAnswer(err)) => {
-                    Err(transport_error(PLATFORM, &err, Idempotence::Publishing))
                 }
                 Err(other) => Err(other.into_error(Idempotence::Publishing)),
             }
@@ -127,7 +105,7 @@ pub(crate) fn media_of(content: &Value) -> Vec<String> {
 /// is common for members, whose posts only apps granted the partner scope
 /// `r_member_social` may read (pages need `r_organization_social`).
 pub(crate) async fn find(
-    api: &Api<'_>,
+    api: &Api,
     author: &str,
     media: &[String],
 ) -> Result<Option<String>, PublishError> {
@@ -136,17 +114,15 @@ pub(crate) async fn find(
         encode_urn(author)
     ))?;
     let answer = api
-        .retry
-        .run(|| async {
+        .session
+        .safe(|| {
             let request = api
                 .request(Method::GET, url.clone())
                 .header("X-RestLi-Method", "FINDER");
             api.send(request, "the post lookup")
-                .await
-                .map_err(|e| e.into_error(Idempotence::Safe))
         })
         .await?;
-    let found: Found = answer.json("the post lookup")?;
+    let found: Found = answer.read("the post lookup")?;
     Ok(found
         .elements
         .into_iter()
@@ -158,17 +134,6 @@ pub(crate) async fn find(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn visibility_defaults_to_public_and_is_checked() {
-        assert_eq!(visibility(None).unwrap(), "PUBLIC");
-        assert_eq!(visibility(Some("connections")).unwrap(), "CONNECTIONS");
-        assert_eq!(visibility(Some("LOGGED_IN")).unwrap(), "LOGGED_IN");
-        assert_eq!(
-            visibility(Some("friends")).unwrap_err().message(),
-            "`visibility` must be PUBLIC, CONNECTIONS or LOGGED_IN for LinkedIn; got \"friends\"."
-        );
-    }
 
     #[test]
     fn media_urns_of_single_and_multi_image_content() {

@@ -3,18 +3,18 @@
 use std::time::Duration;
 
 use fanout_core::{
-    async_trait, Capabilities, Connection, PhotoLimits, PublishContext, PublishError, Publisher,
-    Receipt, Throttle, TokenProvider, VideoLimits,
+    async_trait, Capabilities, PhotoLimits, PublishContext, PublishError, Publisher, Receipt,
+    TokenProvider, VideoLimits,
 };
+use fanout_kit::Throttle;
 use serde_json::Value;
 
 use crate::checkpoint::Checkpoint;
 use crate::client::Api;
 use crate::config::LinkedInConfig;
-use crate::errors::PLATFORM;
+use crate::errors::{LINKEDIN, PLATFORM};
 use crate::oauth::LinkedInTokens;
-use crate::stages::{prepare, Run};
-use crate::video::Polling;
+use crate::run::{prepare, Run};
 
 /// Longest commentary LinkedIn accepts, in characters.
 pub const MAX_COMMENTARY_CHARS: usize = 3000;
@@ -66,11 +66,7 @@ pub struct LinkedInPublisher {
 impl LinkedInPublisher {
     /// A publisher with its own HTTP client.
     pub fn new(config: LinkedInConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
-        Self::with_client(config, http)
+        Self::with_client(config, fanout_kit::http_client())
     }
 
     /// A publisher using `http` (shared connection pool, proxies, test clients).
@@ -90,30 +86,16 @@ impl LinkedInPublisher {
         &self.config
     }
 
-    fn api<'a>(&'a self, connection: &'a Connection) -> Api<'a> {
-        Api {
-            http: &self.http,
-            base: self.config.api_base(),
-            token: connection.access_token(),
-            version: &self.config.api_version,
-            timeout: Duration::from_secs(self.config.request_timeout_secs.max(1)),
-            retry: self.config.retry_policy(),
-        }
-    }
-
-    fn polling(&self) -> Polling {
-        Polling {
-            interval: Duration::from_millis(self.config.poll_interval_ms.max(1)),
-            budget: Duration::from_secs(self.config.poll_budget_secs),
-        }
-    }
-
     /// One publish (or resume) with `ctx`.
     fn run<'r>(&'r self, ctx: &'r PublishContext<'r>) -> Run<'r> {
         Run {
-            api: self.api(ctx.connection),
+            api: Api::new(
+                self.config
+                    .session(LINKEDIN, &self.http, ctx.connection.access_token()),
+                &self.config.api_version,
+            ),
             ctx,
-            polling: self.polling(),
+            polling: self.config.polling(),
             follow_up_budget: Duration::from_secs(self.config.background_budget_secs),
         }
     }

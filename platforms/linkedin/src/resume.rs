@@ -6,10 +6,10 @@
 use fanout_core::{PublishError, Receipt};
 
 use crate::checkpoint::{receipt, Checkpoint, PendingPost};
-use crate::comments;
+use crate::comment;
 use crate::errors::PLATFORM;
 use crate::posts;
-use crate::stages::{prepare, Run};
+use crate::run::{prepare, Run};
 use crate::video;
 
 impl Run<'_> {
@@ -52,7 +52,7 @@ impl Run<'_> {
                 .await),
             // The comment may have been taken: a second one could double it.
             Checkpoint::Commenting { post_id } => {
-                Ok(self.done(post_id, vec![comments::unknown_warning()]).await)
+                Ok(self.done(post_id, vec![comment::unknown_warning()]).await)
             }
             Checkpoint::Done { post_id, warnings } => Ok(receipt(post_id, warnings)),
         }

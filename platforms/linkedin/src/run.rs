@@ -1,24 +1,25 @@
-//! The stages of one publish, each recorded before it calls LinkedIn to create
-//! something and after LinkedIn answered an id: uploading, waiting for the video,
-//! creating the post, commenting. Shared by `publish` (from the start) and `resume`
-//! (from a checkpoint, see `resume.rs`).
+//! One publish (or resume) under way, [`Run`], and its stages, each recorded before it
+//! calls LinkedIn to create something and after LinkedIn answered an id: uploading,
+//! waiting for the video, creating the post, commenting. Shared by `publish` (from the
+//! start) and `resume` (from a checkpoint, see `resume.rs`).
 
 use std::time::Duration;
 
 use chrono::Utc;
 use fanout_core::{ErrorKind, Post, PostMedia, PublishContext, PublishError, Receipt};
+use fanout_kit::Polling;
 use serde_json::json;
 
 use crate::author;
 use crate::checkpoint::{receipt, Checkpoint, PendingPost};
 use crate::client::Api;
+use crate::comment;
 use crate::commentary::commentary;
-use crate::comments;
 use crate::errors::PLATFORM;
 use crate::options::Options;
 use crate::photos;
 use crate::posts;
-use crate::video::{self, Polling, Readiness};
+use crate::video::{self, Readiness};
 
 /// Everything the form decides, checked before any network call: the options and the
 /// commentary.
@@ -33,7 +34,8 @@ pub(crate) fn prepare(post: &Post) -> Result<(Options, String), PublishError> {
 /// One publish (or resume) under way: the API session, where checkpoints go, and the
 /// patience for a processing video.
 pub(crate) struct Run<'r> {
-    pub(crate) api: Api<'r>,
+    /// The API session.
+    pub(crate) api: Api,
     pub(crate) ctx: &'r PublishContext<'r>,
     /// The wait for `AVAILABLE` within one call (`poll_budget_secs`).
     pub(crate) polling: Polling,
@@ -215,16 +217,16 @@ impl Run<'_> {
                 error = %err,
                 "checkpoint failed; the first comment is not sent"
             );
-            return receipt(post_id, vec![comments::not_sent_warning()]);
+            return receipt(post_id, vec![comment::not_sent_warning()]);
         }
         let mut warnings = Vec::new();
-        match comments::post_first_comment(&self.api, &post_id, author, text).await {
+        match comment::post(&self.api, &post_id, author, text).await {
             Ok(comment_id) => {
                 tracing::info!(platform = "linkedin", %post_id, ?comment_id, "first comment posted")
             }
             Err(err) => {
                 tracing::warn!(platform = "linkedin", %post_id, error = %err, "first comment failed");
-                warnings.push(comments::warning(&err));
+                warnings.push(comment::failed(&err));
             }
         }
         self.done(post_id, warnings).await

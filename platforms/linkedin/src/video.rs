@@ -1,28 +1,19 @@
 //! Videos: `initializeUpload`, each part `PUT` from the spooled file by range,
 //! `finalizeUpload` with the ETags in order, then status polls until `AVAILABLE`.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use fanout_core::http::Idempotence;
 use fanout_core::{MediaFile, PublishError};
+use fanout_kit::{Idempotence, Polling};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
 use url::Url;
 
-use crate::client::{encode_urn, Api};
+use crate::client::{encode_urn, Api, Read};
 use crate::errors::{unreadable, PLATFORM};
-
-/// How status polls are paced.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Polling {
-    /// Wait between polls.
-    pub(crate) interval: Duration,
-    /// Longest total wait for `AVAILABLE`.
-    pub(crate) budget: Duration,
-}
 
 #[derive(Debug, Deserialize)]
 struct InitAnswer {
@@ -73,7 +64,7 @@ pub(crate) struct Registration {
 /// Registers `file` as a video owned by `owner` (`initializeUpload`); the parts are
 /// sent by [`send`].
 pub(crate) async fn register(
-    api: &Api<'_>,
+    api: &Api,
     file: &Arc<MediaFile>,
     owner: &str,
 ) -> Result<Registration, PublishError> {
@@ -93,7 +84,7 @@ pub(crate) async fn register(
             "the video registration",
         )
         .await?
-        .json("the video registration")?;
+        .read("the video registration")?;
     let value = init.value;
     check_instructions(&value.upload_instructions, file.len())?;
     Ok(Registration {
@@ -106,7 +97,7 @@ pub(crate) async fn register(
 /// Sends every part of a registered video and finalizes it (the video may still be
 /// processing afterwards: see [`wait_until_available`]).
 pub(crate) async fn send(
-    api: &Api<'_>,
+    api: &Api,
     file: &Arc<MediaFile>,
     registration: &Registration,
 ) -> Result<(), PublishError> {
@@ -152,14 +143,15 @@ fn check_instructions(parts: &[Instruction], len: u64) -> Result<(), PublishErro
 /// `PUT`s bytes `first_byte..=last_byte`, streamed from disk; answers the part's ETag.
 /// A part is idempotent, so transient failures are retried.
 async fn put_part(
-    api: &Api<'_>,
+    api: &Api,
     file: &Arc<MediaFile>,
     url: &Url,
     part: &Instruction,
     index: usize,
 ) -> Result<String, PublishError> {
     let len = part.last_byte - part.first_byte + 1;
-    api.retry
+    api.session
+        .retry()
         .run(|| async {
             let body =
                 reqwest::Body::wrap_stream(file.stream_range(part.first_byte..part.last_byte + 1));
@@ -167,7 +159,7 @@ async fn put_part(
                 .request(Method::PUT, url.clone())
                 .header(CONTENT_TYPE, "application/octet-stream")
                 .header(CONTENT_LENGTH, len)
-                .timeout(api.upload_timeout(len))
+                .timeout(api.session.upload_timeout(len))
                 .body(body);
             let answer = api
                 .send(request, "a video part")
@@ -192,12 +184,12 @@ async fn put_part(
 
 /// LinkedIn's status of a video (`GET /rest/videos/<urn>`): `WAITING_UPLOAD`,
 /// `PROCESSING`, `AVAILABLE` or `PROCESSING_FAILED`.
-pub(crate) async fn status(api: &Api<'_>, urn: &str) -> Result<String, PublishError> {
+pub(crate) async fn status(api: &Api, urn: &str) -> Result<String, PublishError> {
     let path = format!("rest/videos/{}", encode_urn(urn));
     Ok(api
         .safe(Method::GET, &path, None, "the video status")
         .await?
-        .json::<VideoStatus>("the video status")?
+        .read::<VideoStatus>("the video status")?
         .status)
 }
 
@@ -209,35 +201,37 @@ pub(crate) fn processing_failed() -> PublishError {
     ))
 }
 
-/// Polls `GET /rest/videos/<urn>` until `AVAILABLE` or the budget ends (at least one
-/// read); a failed processing is an error.
+/// Polls `GET /rest/videos/<urn>` at `polling`'s steady pace until `AVAILABLE` or the
+/// budget ends (at least one read); a failed processing is an error.
 pub(crate) async fn wait_until_available(
-    api: &Api<'_>,
+    api: &Api,
     urn: &str,
     polling: Polling,
 ) -> Result<Readiness, PublishError> {
-    let started = Instant::now();
-    loop {
-        // A poll that keeps failing transiently says nothing about the video: keep
-        // asking until the budget ends.
-        let status = match status(api, urn).await {
-            Ok(status) => status,
-            Err(err) if err.is_retryable() => {
-                tracing::debug!(platform = "linkedin", kind = ?err.kind(), "status poll failed");
-                String::new()
+    let polling = polling.steady();
+    let polled = polling
+        .until(polling.deadline(), || async {
+            // A poll that keeps failing transiently says nothing about the video: keep
+            // asking until the budget ends.
+            let status = match status(api, urn).await {
+                Ok(status) => status,
+                Err(err) if err.is_retryable() => {
+                    tracing::debug!(platform = "linkedin", kind = ?err.kind(), "status poll failed");
+                    String::new()
+                }
+                Err(err) => return Err(err),
+            };
+            match status.as_str() {
+                "AVAILABLE" => Ok(ControlFlow::Break(())),
+                "PROCESSING_FAILED" => Err(processing_failed()),
+                _ => Ok(ControlFlow::Continue(())),
             }
-            Err(err) => return Err(err),
-        };
-        match status.as_str() {
-            "AVAILABLE" => return Ok(Readiness::Available),
-            "PROCESSING_FAILED" => return Err(processing_failed()),
-            _ => {}
-        }
-        if started.elapsed() + polling.interval > polling.budget {
-            return Ok(Readiness::StillProcessing);
-        }
-        tokio::time::sleep(polling.interval).await;
-    }
+        })
+        .await?;
+    Ok(match polled {
+        ControlFlow::Break(()) => Readiness::Available,
+        ControlFlow::Continue(()) => Readiness::StillProcessing,
+    })
 }
 
 #[cfg(test)]

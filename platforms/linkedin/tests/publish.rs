@@ -11,8 +11,8 @@ use fanout_testkit::media::{png_bytes, spooled_jpeg, spooled_mp4};
 use fanout_testkit::{FakePlatform, Fault, FaultKind};
 use serde_json::json;
 
-const RECONNECT: &str = "Your LinkedIn session has expired. Please reconnect your LinkedIn \
-                         account. Go to Manage Users, remove the account, and connect it again.";
+const RECONNECT: &str =
+    "Your LinkedIn session has expired. Please reconnect your LinkedIn account.";
 
 async fn png(dir: &std::path::Path) -> Arc<MediaFile> {
     Arc::new(

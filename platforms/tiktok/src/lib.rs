@@ -95,12 +95,12 @@ mod client;
 mod config;
 mod creator;
 mod errors;
+mod finish;
 mod oauth;
 mod options;
 mod photos;
 mod publisher;
 mod resume;
-mod status;
 mod video;
 
 pub use chunks::{ChunkPlan, MAX_CHUNKS, MAX_CHUNK_BYTES, MAX_LAST_CHUNK_BYTES, MIN_CHUNK_BYTES};

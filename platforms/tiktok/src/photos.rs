@@ -16,7 +16,7 @@ use crate::errors::PLATFORM;
 use crate::options::Options;
 use fanout_kit::Polling;
 
-use crate::status::{self, Polled};
+use crate::finish::{self, Polled};
 
 /// Longest photo post title TikTok accepts, in characters.
 pub const MAX_PHOTO_TITLE_CHARS: usize = 90;
@@ -103,7 +103,7 @@ pub(crate) async fn publish_photos(
     let total = total_bytes(files);
     let started = Instant::now();
     let pull_deadline = started + polling.budget + polling.background_budget;
-    let polled = status::poll(api, publish_id, polling, pull_deadline, |s| s.pulled(total)).await;
+    let polled = finish::poll(api, publish_id, polling, pull_deadline, |s| s.pulled(total)).await;
     let pulled = match &polled {
         Ok(Polled::Pending(status)) => status.pulled(total),
         _ => false,
@@ -116,7 +116,7 @@ pub(crate) async fn publish_photos(
             );
         }
         // The links end with this call.
-        return status::answer(polled, publish_id, &Checkpoint::pulling(publish_id));
+        return finish::answer(polled, publish_id, &Checkpoint::pulling(publish_id));
     }
     // TikTok has every photo: the links are no longer needed.
     drop(hosted);
@@ -124,9 +124,9 @@ pub(crate) async fn publish_photos(
     checkpoint::note(ctx, &follow_up).await;
     let deadline = started + polling.budget;
     if Instant::now() >= deadline {
-        return Ok(status::processing(publish_id, &follow_up));
+        return Ok(finish::processing(publish_id, &follow_up));
     }
-    status::finish(api, publish_id, polling, deadline, &follow_up).await
+    finish::finish(api, publish_id, polling, deadline, &follow_up).await
 }
 
 /// The bytes of all `files`, which TikTok reports as `downloaded_bytes` once pulled.

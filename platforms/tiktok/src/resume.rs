@@ -18,7 +18,7 @@ use crate::errors::PLATFORM;
 use crate::photos::total_bytes;
 use fanout_kit::Polling;
 
-use crate::status::{self, Polled};
+use crate::finish::{self, Polled};
 use crate::video::{parse_upload_url, upload_chunks};
 
 /// The failure of a photo post whose links ended before TikTok pulled the photos.
@@ -71,7 +71,7 @@ pub(crate) async fn resume(
                 PostMedia::Photos(files) => total_bytes(files),
                 PostMedia::Video(_) => u64::MAX,
             };
-            let polled = status::poll(api, publish_id, polling, deadline, |_| false).await;
+            let polled = finish::poll(api, publish_id, polling, deadline, |_| false).await;
             let follow_up = match &polled {
                 Ok(Polled::Pending(status)) if status.pulled(total) => {
                     let follow_up = Checkpoint::processing(publish_id);
@@ -84,11 +84,11 @@ pub(crate) async fn resume(
                 Ok(Polled::Failed(reason)) if reason == "photo_pull_failed" => {
                     Err(PublishError::transient(PULL_ENDED))
                 }
-                polled => status::answer(polled, publish_id, &follow_up),
+                polled => finish::answer(polled, publish_id, &follow_up),
             }
         }
         Checkpoint::Processing { publish_id } => {
-            status::finish(api, publish_id, polling, deadline, &checkpoint).await
+            finish::finish(api, publish_id, polling, deadline, &checkpoint).await
         }
     }
 }
@@ -104,12 +104,12 @@ async fn resume_upload(
     upload_url: &str,
     plan: &ChunkPlan,
 ) -> Result<Receipt, PublishError> {
-    let status = match status::fetch(api, publish_id).await {
+    let status = match finish::fetch(api, publish_id).await {
         Ok(status) => status,
-        Err(err) => return status::answer(Err(err), publish_id, checkpoint),
+        Err(err) => return finish::answer(Err(err), publish_id, checkpoint),
     };
-    if let Some(polled) = status::settled(publish_id, &status) {
-        return status::answer(Ok(polled), publish_id, checkpoint);
+    if let Some(polled) = finish::settled(publish_id, &status) {
+        return finish::answer(Ok(polled), publish_id, checkpoint);
     }
     let Some(received) = status.uploaded_bytes else {
         // Without it, an upload that is complete and one that is not look alike.
@@ -144,7 +144,7 @@ async fn resume_upload(
     let follow_up = Checkpoint::processing(publish_id);
     checkpoint::note(ctx, &follow_up).await;
     let deadline = Instant::now() + polling.background_budget;
-    status::finish(api, publish_id, polling, deadline, &follow_up).await
+    finish::finish(api, publish_id, polling, deadline, &follow_up).await
 }
 
 /// The post's video, when it is the one the upload was started with.

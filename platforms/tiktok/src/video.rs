@@ -17,8 +17,8 @@ use crate::chunks::ChunkPlan;
 use crate::client::Api;
 use crate::creator::{self, CreatorInfo};
 use crate::errors::TIKTOK;
+use crate::finish;
 use crate::options::Options;
-use crate::status;
 
 /// Longest video title (the caption) TikTok accepts, in characters.
 pub const MAX_VIDEO_TITLE_CHARS: usize = 2200;
@@ -89,7 +89,7 @@ pub(crate) async fn publish_video(
     upload_chunks(api, ctx, &upload_url, file, &plan, 0, publish_id).await?;
     let follow_up = Checkpoint::processing(publish_id);
     checkpoint::note(ctx, &follow_up).await;
-    status::finish(api, publish_id, polling, polling.deadline(), &follow_up).await
+    finish::finish(api, publish_id, polling, polling.deadline(), &follow_up).await
 }
 
 /// The upload URL TikTok handed out, when it is an http(s) URL.
@@ -184,7 +184,7 @@ async fn send_chunk(
         .run_with(
             || put_chunk(api, url, file, range.clone(), plan.video_size),
             || async {
-                let arrived = status::fetch(api, publish_id)
+                let arrived = finish::fetch(api, publish_id)
                     .await
                     .is_ok_and(|progress| progress.uploaded_bytes.is_some_and(|n| n >= range.end));
                 Ok(if arrived {

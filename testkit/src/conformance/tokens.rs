@@ -434,7 +434,11 @@ pub async fn revoked_refresh_token_asks_for_reconnection(h: &Harness<'_>) {
     let (endpoint, content_type, body, _) = upload_form(h);
     let reconnect = json!({
         "success": false,
-        "error": PublishError::token_expired(h.publisher.display_name()).message(),
+        "error": format!(
+            "{} {}",
+            PublishError::token_expired(h.publisher.display_name()).message(),
+            fanout_core::UPLOAD_POST_RECONNECT_HINT
+        ),
     });
     let result = upload(&engine, id, endpoint, &content_type, body.clone()).await;
     assert_eq!(

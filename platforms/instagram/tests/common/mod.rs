@@ -11,16 +11,15 @@ pub fn publisher(fake: &FakeInstagram) -> InstagramPublisher {
 
 /// The test configuration for `fake`.
 pub fn config(fake: &FakeInstagram) -> InstagramConfig {
-    InstagramConfig {
-        base_url: fake.base_url(),
-        upload_base_url: fake.upload_base_url(),
-        request_timeout_secs: 10,
-        poll_interval_ms: 2,
-        poll_budget_secs: 5,
-        max_attempts: 4,
-        initial_backoff_ms: 5,
-        ..InstagramConfig::default()
-    }
+    let mut config = InstagramConfig::default();
+    config.base_url = fake.base_url();
+    config.upload_base_url = fake.upload_base_url();
+    config.request_timeout_secs = 10;
+    config.poll_interval_ms = 2;
+    config.poll_budget_secs = 5;
+    config.max_attempts = 4;
+    config.initial_backoff_ms = 5;
+    config
 }
 
 /// A fake, a media host and a temporary directory for one test.

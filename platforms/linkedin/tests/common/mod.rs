@@ -20,14 +20,13 @@ pub struct Setup {
 }
 
 pub fn fast_config(fake: &FakeLinkedIn) -> LinkedInConfig {
-    LinkedInConfig {
-        base_url: fake.base_url(),
-        poll_interval_ms: 2,
-        poll_budget_secs: 5,
-        initial_backoff_ms: 1,
-        request_timeout_secs: 10,
-        ..LinkedInConfig::default()
-    }
+    let mut config = LinkedInConfig::default();
+    config.base_url = fake.base_url();
+    config.poll_interval_ms = 2;
+    config.poll_budget_secs = 5;
+    config.initial_backoff_ms = 1;
+    config.request_timeout_secs = 10;
+    config
 }
 
 pub async fn setup() -> Setup {

@@ -55,8 +55,7 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::fake::{ErrorCase, FakePlatform, OptionCase, OptionMedia, PlatformError};
-use crate::faults::{apply_faults, Fault, Faults};
-use crate::record::PublishedPost;
+use crate::faults::{apply_faults, Faults};
 use crate::server::FakeServer;
 use state::Shared;
 
@@ -239,19 +238,11 @@ impl FakePlatform for FakeInstagram {
         "instagram"
     }
 
-    fn base_url(&self) -> Url {
-        FakeInstagram::base_url(self)
-    }
-
     fn connection(&self, account_name: &str) -> Connection {
         let token = format!("IGQ{:032x}", rand::random::<u128>());
         self.accept_token(&token, account_name);
         Connection::new(account_name, token)
             .with_attribute("user_id", self.ig_user_id(account_name))
-    }
-
-    fn published(&self) -> Vec<PublishedPost> {
-        self.shared.log.all()
     }
 
     fn publish_route(&self) -> &'static str {
@@ -287,41 +278,7 @@ impl FakePlatform for FakeInstagram {
         }
     }
 
-    fn inject(&self, fault: Fault) {
-        self.shared.faults.inject(fault);
-    }
-
-    fn clear_faults(&self) {
-        self.shared.faults.clear();
-    }
-
-    fn refreshable_connection(
-        &self,
-        account_name: &str,
-        expires_at: chrono::DateTime<chrono::Utc>,
-    ) -> Option<Connection> {
-        Some(FakeInstagram::refreshable_connection(
-            self,
-            account_name,
-            expires_at,
-        ))
-    }
-
-    fn expire_access_token(&self, token: &str) {
-        FakeInstagram::expire_access_token(self, token);
-    }
-
-    fn revoke_refresh_token(&self, token: &str) {
-        FakeInstagram::revoke_refresh_token(self, token);
-    }
-
-    fn refresh_calls(&self) -> usize {
-        FakeInstagram::refresh_calls(self)
-    }
-
-    fn token_route(&self) -> &'static str {
-        "/oauth/access_token"
-    }
+    super::forward_oauth!(FakeInstagram, "/oauth/access_token");
 
     fn option_cases(&self) -> Vec<OptionCase> {
         vec![

@@ -67,8 +67,7 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::fake::{ErrorCase, FakePlatform, OptionCase, OptionMedia, PlatformError};
-use crate::faults::{apply_faults, Fault, Faults};
-use crate::record::PublishedPost;
+use crate::faults::{apply_faults, Faults};
 use crate::server::FakeServer;
 use state::{Member, Shared};
 
@@ -285,19 +284,11 @@ impl FakePlatform for FakeLinkedIn {
         "linkedin"
     }
 
-    fn base_url(&self) -> Url {
-        FakeLinkedIn::base_url(self)
-    }
-
     fn connection(&self, account_name: &str) -> Connection {
         let token = format!("AQV{:032x}", rand::random::<u128>());
         self.accept_token(&token, account_name);
         Connection::new(account_name, token)
             .with_attribute("author_urn", self.person_urn(account_name))
-    }
-
-    fn published(&self) -> Vec<PublishedPost> {
-        self.shared.log.all()
     }
 
     fn publish_route(&self) -> &'static str {
@@ -316,41 +307,7 @@ impl FakePlatform for FakeLinkedIn {
         }
     }
 
-    fn inject(&self, fault: Fault) {
-        self.shared.faults.inject(fault);
-    }
-
-    fn clear_faults(&self) {
-        self.shared.faults.clear();
-    }
-
-    fn refreshable_connection(
-        &self,
-        account_name: &str,
-        expires_at: chrono::DateTime<chrono::Utc>,
-    ) -> Option<Connection> {
-        Some(FakeLinkedIn::refreshable_connection(
-            self,
-            account_name,
-            expires_at,
-        ))
-    }
-
-    fn expire_access_token(&self, token: &str) {
-        FakeLinkedIn::expire_access_token(self, token);
-    }
-
-    fn revoke_refresh_token(&self, token: &str) {
-        FakeLinkedIn::revoke_refresh_token(self, token);
-    }
-
-    fn refresh_calls(&self) -> usize {
-        FakeLinkedIn::refresh_calls(self)
-    }
-
-    fn token_route(&self) -> &'static str {
-        "/oauth/v2/accessToken"
-    }
+    super::forward_oauth!(FakeLinkedIn, "/oauth/v2/accessToken");
 
     fn option_cases(&self) -> Vec<OptionCase> {
         vec![

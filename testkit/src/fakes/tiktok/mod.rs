@@ -64,7 +64,7 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::fake::{ErrorCase, FakePlatform, OptionCase, OptionMedia, PlatformError};
-use crate::faults::{apply_faults, Fault, Faults};
+use crate::faults::{apply_faults, Faults};
 use crate::record::PublishedPost;
 use crate::server::FakeServer;
 pub use state::ALL_PRIVACY_LEVELS;
@@ -240,18 +240,10 @@ impl FakePlatform for FakeTikTok {
         "tiktok"
     }
 
-    fn base_url(&self) -> Url {
-        FakeTikTok::base_url(self)
-    }
-
     fn connection(&self, account_name: &str) -> Connection {
         let token = format!("act.{}", random_hex(24));
         self.accept_token(&token, account_name);
         Connection::new(account_name, token)
-    }
-
-    fn published(&self) -> Vec<PublishedPost> {
-        self.shared.log.all()
     }
 
     fn publish_route(&self) -> &'static str {
@@ -285,41 +277,7 @@ impl FakePlatform for FakeTikTok {
         }
     }
 
-    fn inject(&self, fault: Fault) {
-        self.shared.faults.inject(fault);
-    }
-
-    fn clear_faults(&self) {
-        self.shared.faults.clear();
-    }
-
-    fn refreshable_connection(
-        &self,
-        account_name: &str,
-        expires_at: chrono::DateTime<chrono::Utc>,
-    ) -> Option<Connection> {
-        Some(FakeTikTok::refreshable_connection(
-            self,
-            account_name,
-            expires_at,
-        ))
-    }
-
-    fn expire_access_token(&self, token: &str) {
-        FakeTikTok::expire_access_token(self, token);
-    }
-
-    fn revoke_refresh_token(&self, token: &str) {
-        FakeTikTok::revoke_refresh_token(self, token);
-    }
-
-    fn refresh_calls(&self) -> usize {
-        FakeTikTok::refresh_calls(self)
-    }
-
-    fn token_route(&self) -> &'static str {
-        "/v2/oauth/token/"
-    }
+    super::forward_oauth!(FakeTikTok, "/v2/oauth/token/");
 
     fn option_cases(&self) -> Vec<OptionCase> {
         let case = OptionCase::new;

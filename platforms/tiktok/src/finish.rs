@@ -1,6 +1,7 @@
-//! `status/fetch`: polling a post until TikTok has published it, and the answer once
-//! polling stops. Nothing here runs after the publish returns: a post still processing
-//! is answered `PROCESSING` with a follow-up checkpoint, and `resume` polls again.
+//! From an accepted post to the answer: `status/fetch` polled until TikTok has
+//! published it, and the answer once polling stops. Nothing here runs after the
+//! publish returns: a post still processing is answered `PROCESSING` with a follow-up
+//! checkpoint, and `resume` polls again.
 
 use std::ops::ControlFlow;
 use std::time::Instant;
