@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Transaction};
 use fanout_core::secrecy::{ExposeSecret, SecretString};
 use fanout_core::{
-    Account, AccountDirectory, ApiKeyHash, Connection as SocialConnection, Plan, Profile,
-    StoreError,
+    Account, AccountDirectory, ApiKeyHash, Connection as SocialConnection, ConnectionLock, Plan,
+    Profile, StoreError,
 };
 use tokio_postgres::IsolationLevel;
 
@@ -22,6 +22,22 @@ use crate::store::{column, execute, query, query_opt, PostgresStore};
 
 #[async_trait]
 impl AccountDirectory for PostgresStore {
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.check_ready().await
+    }
+
+    /// A session advisory lock on a connection detached from the pool, released when
+    /// the lock is dropped (see the `locks` module); waits at most
+    /// [`crate::PostgresOptions::lock_timeout`], then fails as unavailable.
+    async fn lock_connection(
+        &self,
+        account: &str,
+        profile: &str,
+        platform: &str,
+    ) -> Result<ConnectionLock, StoreError> {
+        crate::locks::lock_connection(self, account, profile, platform).await
+    }
+
     async fn find_by_api_key(&self, hash: &ApiKeyHash) -> Result<Option<Account>, StoreError> {
         let what = "look up an account by API key";
         let mut client = self.client(what).await?;

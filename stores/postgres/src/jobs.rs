@@ -151,6 +151,10 @@ fn limit_of(limit: usize) -> i64 {
 
 #[async_trait]
 impl JobStore for PostgresStore {
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.check_ready().await
+    }
+
     async fn insert(&self, job: &Job, key_window: Duration) -> Result<Insert, StoreError> {
         let row = Row::of(job)?;
         // Jobs created after `since` count as duplicates; no bound when the window

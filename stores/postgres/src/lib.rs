@@ -1,11 +1,12 @@
 //! fanout stores on PostgreSQL, shared by several instances: accounts, API keys
-//! (hashed), plans, profiles, connected social accounts, usage counters, jobs and
-//! pending connection attempts.
+//! (hashed), plans, profiles, connected social accounts, usage counters, jobs,
+//! pending connection attempts and media links.
 //!
 //! [`PostgresStore`] implements [`fanout_core::AccountDirectory`],
-//! [`fanout_core::UsageStore`], [`fanout_core::JobStore`] and
-//! [`fanout_core::ConnectStateStore`] with the same semantics as `fanout-sqlite`, and
-//! keeps them when many instances share one database:
+//! [`fanout_core::UsageStore`], [`fanout_core::JobStore`],
+//! [`fanout_core::ConnectStateStore`] and [`fanout_core::MediaLinkStore`] with the
+//! same semantics as `fanout-sqlite`, and keeps them when many instances share one
+//! database:
 //!
 //! - an admission checks and counts the month and each social account's day in one
 //!   transaction of conditional upserts (`… ON CONFLICT DO UPDATE … WHERE count <
@@ -15,7 +16,13 @@
 //!   taken over by one; `due` skips rows being claimed (`FOR UPDATE SKIP LOCKED`);
 //! - inserts under one idempotency key take an advisory lock on (account, key), so
 //!   concurrent duplicates make one job;
-//! - a connection state is taken by one `DELETE … RETURNING`.
+//! - a connection state is taken by one `DELETE … RETURNING`;
+//! - a token refresh holds a session advisory lock on the connection
+//!   ([`fanout_core::AccountDirectory::lock_connection`]) on a connection detached
+//!   from the pool, closed when the lock is dropped, so the lock ends with it;
+//! - media links ([`fanout_core::MediaLinkStore`]) are rows keyed by the token's
+//!   hash, so any instance serves a link another minted;
+//! - `ready` (both traits) checks the database answers at [`SCHEMA_VERSION`].
 //!
 //! The tables are created and migrated when the store is opened, in one transaction
 //! under an advisory lock, and versioned in `fanout_schema_migrations`; a schema written
@@ -70,8 +77,8 @@
 //! account name, an API key hash), so log sources with care.
 //!
 //! Modules: [`store`] opens the pool and migrates; `schema` holds the tables and their
-//! versions; `directory`, `usage`, `jobs` and `connect_states` implement the four
-//! traits; `codec` converts times and counts; `errors` words failures; [`options`]
+//! versions; `directory`, `usage`, `jobs`, `connect_states` and `media_links`
+//! implement the five traits; `locks` holds the connection lock; `codec` converts times and counts; `errors` words failures; [`options`]
 //! holds [`PostgresOptions`].
 #![forbid(unsafe_code)]
 
@@ -80,6 +87,8 @@ mod connect_states;
 mod directory;
 mod errors;
 mod jobs;
+mod locks;
+mod media_links;
 pub mod options;
 mod schema;
 pub mod store;

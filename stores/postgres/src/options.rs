@@ -34,6 +34,10 @@ pub struct PostgresOptions {
     /// How long a call waits for a free connection from the pool before failing as
     /// unavailable; default 10 s.
     pub acquire_timeout: Duration,
+    /// How long [`fanout_core::AccountDirectory::lock_connection`] waits for another
+    /// instance to finish refreshing the same connection before failing as
+    /// unavailable; default 30 s.
+    pub lock_timeout: Duration,
     /// The `application_name` the connections report to the server (seen in
     /// `pg_stat_activity`) unless the URL sets one; default `fanout`.
     pub application_name: String,
@@ -46,6 +50,7 @@ impl Default for PostgresOptions {
             schema: None,
             connect_timeout: Duration::from_secs(10),
             acquire_timeout: Duration::from_secs(10),
+            lock_timeout: Duration::from_secs(30),
             application_name: "fanout".to_string(),
         }
     }
@@ -73,6 +78,12 @@ impl PostgresOptions {
     /// The same options with [`PostgresOptions::acquire_timeout`] set.
     pub fn with_acquire_timeout(mut self, timeout: Duration) -> Self {
         self.acquire_timeout = timeout;
+        self
+    }
+
+    /// The same options with [`PostgresOptions::lock_timeout`] set.
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
         self
     }
 

@@ -14,16 +14,17 @@ use crate::store::column;
 
 /// The schema version this crate writes and reads. A schema with a newer version was
 /// written by a newer fanout and is refused.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The first key of the advisory locks this crate takes (`"fano"` in ASCII); the
 /// second is a hash of what is locked.
 pub(crate) const LOCK_CLASS: i32 = 0x6661_6e6f;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`: a description and SQL.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "accounts, profiles, connections, usage counters, jobs and connection attempts",
-    "
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "accounts, profiles, connections, usage counters, jobs and connection attempts",
+        "
     CREATE TABLE accounts (
         name                      TEXT PRIMARY KEY,
         api_key_hash              TEXT UNIQUE,            -- lowercase hex SHA-256, or NULL
@@ -104,7 +105,26 @@ const MIGRATIONS: &[(&str, &str)] = &[(
 
     CREATE INDEX connect_states_by_expiry ON connect_states (expires_at_ns);
     ",
-)];
+    ),
+    (
+        "media links shared by every instance",
+        "
+    -- Live media links: the SHA-256 of each token (never the token), the medium's
+    -- place in the shared media store, and the link's expiry (ns since the epoch).
+    CREATE TABLE media_links (
+        token_hash    TEXT PRIMARY KEY,
+        media_key     TEXT NOT NULL,
+        media_len     BIGINT NOT NULL CHECK (media_len >= 0),
+        media_sha256  TEXT NOT NULL,
+        content_type  TEXT NOT NULL,
+        file_name     TEXT,
+        expires_at_ns BIGINT NOT NULL
+    );
+
+    CREATE INDEX media_links_by_expiry ON media_links (expires_at_ns);
+    ",
+    ),
+];
 
 /// The table listing the migrations applied.
 const CREATE_VERSIONS: &str = "

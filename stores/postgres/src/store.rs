@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use deadpool_postgres::{
     GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime,
@@ -17,15 +18,17 @@ use crate::errors::{corrupt, failed, pool_failed};
 use crate::options::{valid_schema_name, PostgresOptions};
 use crate::schema::{self, MigrateError, SCHEMA_VERSION};
 
-/// Accounts, usage counters, jobs and OAuth connect state in one PostgreSQL database,
-/// shared by every instance that opens it; implements
+/// Accounts, usage counters, jobs, OAuth connect state and media links in one
+/// PostgreSQL database, shared by every instance that opens it; implements
 /// [`fanout_core::AccountDirectory`], [`fanout_core::UsageStore`],
-/// [`fanout_core::JobStore`] and [`fanout_core::ConnectStateStore`].
+/// [`fanout_core::JobStore`], [`fanout_core::ConnectStateStore`] and
+/// [`fanout_core::MediaLinkStore`].
 ///
 /// Cheap to clone: clones share one pool. What holds across instances (each with its
 /// own store and pool): an admission counts in one transaction with the counters
 /// locked, so a limit of N admits exactly N; an update writes only at the version it
-/// read; an idempotency key makes one job; a connection state is taken once.
+/// read; an idempotency key makes one job; a connection state is taken once; a
+/// connection's token refresh runs on one instance at a time.
 ///
 /// The tables hold the platforms' OAuth tokens as given: protect the database, its
 /// backups and the store URL like secrets.
@@ -37,6 +40,8 @@ pub struct PostgresStore {
 struct Inner {
     pool: Pool,
     schema: Option<String>,
+    /// How long a connection lock may be waited for.
+    lock_timeout: Duration,
     /// `user@host:port/database`, for messages (never the password).
     target: String,
 }
@@ -118,6 +123,7 @@ impl PostgresStore {
             inner: Arc::new(Inner {
                 pool,
                 schema: options.schema,
+                lock_timeout: options.lock_timeout,
                 target,
             }),
         };
@@ -193,6 +199,16 @@ impl PostgresStore {
             Some(schema) => format!("schema {schema}"),
             None => "the default schema".to_string(),
         }
+    }
+
+    /// How long [`fanout_core::AccountDirectory::lock_connection`] waits.
+    pub(crate) fn lock_timeout(&self) -> Duration {
+        self.inner.lock_timeout
+    }
+
+    /// `user@host:port/database`, for messages.
+    pub(crate) fn target(&self) -> &str {
+        &self.inner.target
     }
 
     /// A connection from the pool, to `what`.

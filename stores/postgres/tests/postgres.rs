@@ -5,11 +5,13 @@
 //!
 //! Modules: `support` (schemas and stores), `checks` (the shared store checks from
 //! `fanout_testkit::stores`), `races` (several stores, as several instances, on one
-//! schema), `migrations` (opening, versions, refusals).
+//! schema), `shared` (the connection lock, media links and readiness across
+//! instances), `migrations` (opening, versions, refusals).
 
 mod postgres {
     pub mod checks;
     pub mod migrations;
     pub mod races;
+    pub mod shared;
     pub mod support;
 }
