@@ -164,7 +164,10 @@ impl<'a> PublishContext<'a> {
 
 /// What a platform accepts. Platform differences are data, checked before any network
 /// call.
+///
+/// It will grow: build it with [`Capabilities::new`] and the `with_` methods.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Capabilities {
     /// Video limits, or `None` when the platform takes no video.
     pub video: Option<VideoLimits>,

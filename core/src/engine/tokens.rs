@@ -11,7 +11,7 @@ use futures::future::{BoxFuture, FutureExt, Shared};
 use crate::accounts::{AccountDirectory, Connection};
 use crate::error::PublishError;
 use crate::publisher::Publisher;
-use crate::tokens::TokenError;
+use crate::tokens::{TokenError, TokenErrorKind};
 
 /// The attribute a definitively refused refresh sets on a connection: it stays
 /// unusable until the account is reconnected.
@@ -65,7 +65,7 @@ impl TokenKeeper {
         match self.refresh(key, publisher, &connection).await {
             Ok(fresh) => Ok(fresh),
             // Without client credentials the current token may still work: try it.
-            Err(TokenError::Unsupported(_)) => Ok(connection),
+            Err(err) if err.kind() == TokenErrorKind::Unsupported => Ok(connection),
             Err(err) => Err(self
                 .to_publish_error(key, publisher, &connection, err)
                 .await),
@@ -85,7 +85,7 @@ impl TokenKeeper {
         }
         Some(match self.refresh(key, publisher, stale).await {
             Ok(fresh) => Ok(fresh),
-            Err(TokenError::Unsupported(_)) => {
+            Err(err) if err.kind() == TokenErrorKind::Unsupported => {
                 Err(PublishError::token_expired(publisher.display_name()))
             }
             Err(err) => Err(self.to_publish_error(key, publisher, stale, err).await),
@@ -103,7 +103,7 @@ impl TokenKeeper {
             let mut inflight = self
                 .inflight
                 .lock()
-                .map_err(|_| TokenError::Transient("the token refresher is unavailable".into()))?;
+                .map_err(|_| TokenError::transient("the token refresher is unavailable"))?;
             inflight
                 .entry(key.clone())
                 .or_insert_with(|| {
@@ -136,8 +136,9 @@ impl TokenKeeper {
         err: TokenError,
     ) -> PublishError {
         let name = publisher.display_name();
-        match err {
-            TokenError::Refused(reason) => {
+        let reason = err.message();
+        match err.kind() {
+            TokenErrorKind::Refused => {
                 tracing::warn!(platform = publisher.id(), %reason, "refresh refused: the account must be reconnected");
                 let marked = connection.clone().with_attribute(NEEDS_RECONNECT, "true");
                 if let Err(err) = self
@@ -149,11 +150,11 @@ impl TokenKeeper {
                 }
                 PublishError::token_expired(name)
             }
-            TokenError::Transient(reason) => PublishError::transient(format!(
+            TokenErrorKind::Transient => PublishError::transient(format!(
                 "Could not refresh the {name} access token ({reason}); every token was kept. \
                  Try again in a few minutes."
             )),
-            TokenError::Unsupported(reason) => PublishError::rejected(reason),
+            TokenErrorKind::Unsupported => PublishError::rejected(reason),
         }
     }
 }
@@ -175,7 +176,9 @@ async fn refresh_once(
     let _lock = directory
         .lock_connection(&key.account, &key.profile, &key.platform)
         .await
-        .map_err(|e| TokenError::Transient(format!("could not lock the connection: {e}")))?;
+        .map_err(|e| {
+            TokenError::transient(format!("could not lock the connection: {e}")).with_source(e)
+        })?;
     if let Some(stored) = stored_connection(directory.as_ref(), &key).await {
         let margin = chrono::Duration::from_std(margin).unwrap_or(chrono::Duration::zero());
         let newer = stored.access_token() != stale.access_token();
@@ -185,7 +188,7 @@ async fn refresh_once(
         }
     }
     let provider = publisher.tokens().ok_or_else(|| {
-        TokenError::Unsupported(format!(
+        TokenError::unsupported(format!(
             "{} cannot refresh tokens",
             publisher.display_name()
         ))
@@ -201,11 +204,16 @@ async fn refresh_once(
             Err(err) => last_error = Some(err),
         }
     }
-    let err = last_error.map(|e| e.to_string()).unwrap_or_default();
-    tracing::error!(platform = publisher.id(), %err, "refreshed tokens could not be saved");
-    Err(TokenError::Transient(format!(
-        "the new tokens could not be saved: {err}"
-    )))
+    let reason = last_error
+        .as_ref()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    tracing::error!(platform = publisher.id(), err = %reason, "refreshed tokens could not be saved");
+    let err = TokenError::transient(format!("the new tokens could not be saved: {reason}"));
+    Err(match last_error {
+        Some(source) => err.with_source(source),
+        None => err,
+    })
 }
 
 async fn stored_connection(

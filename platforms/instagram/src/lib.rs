@@ -113,7 +113,7 @@
 //! Page token, its refresh token the long-lived user token, `expires_at` the user
 //! token's expiry, and `user_id` the IG user id. Refreshing exchanges the user token
 //! for a new long-lived one and reads the Page token again. Code 190 (expired, revoked,
-//! password changed) or a refused code is [`fanout_core::TokenError::Refused`]
+//! password changed) or a refused code is [`fanout_core::TokenErrorKind::Refused`]
 //! (reconnect); 5xx, 429, rate-limit codes, bad app credentials and lost connections
 //! are `Transient` and keep every token; without `client_id`/`client_secret` every
 //! operation is `Unsupported`. A user token that expired cannot be exchanged, so the

@@ -8,7 +8,9 @@
 
 use chrono::Utc;
 use fanout_core::secrecy::{ExposeSecret, SecretString};
-use fanout_core::{async_trait, AuthorizationRequest, Connection, TokenError, TokenProvider};
+use fanout_core::{
+    async_trait, AuthorizationRequest, Connection, TokenError, TokenErrorKind, TokenProvider,
+};
 use fanout_kit::{sanitize_platform_message, NoAnswer, OAuthClient, Reply, TokenAnswer};
 use serde::Deserialize;
 use url::Url;
@@ -22,7 +24,7 @@ const ACCOUNT_FIELDS: &str = "access_token,instagram_business_account{id,usernam
 /// Instagram's [`TokenProvider`]: Facebook Login against the configured hosts.
 ///
 /// Needs `client_id` and `client_secret`; without them every operation answers
-/// [`TokenError::Unsupported`] naming the keys to set.
+/// [`Unsupported`](TokenErrorKind::Unsupported) naming the keys to set.
 #[derive(Debug, Clone)]
 pub struct InstagramTokens {
     config: InstagramConfig,
@@ -95,7 +97,7 @@ impl InstagramTokens {
 
     fn graph_url(&self, path: &str) -> Result<Url, TokenError> {
         self.config.api_base().join(path).map_err(|_| {
-            TokenError::Unsupported(format!(
+            TokenError::unsupported(format!(
                 "The {PLATFORM} base URL cannot be combined with `{path}`; check \
                  `platforms.instagram.base_url`."
             ))
@@ -164,7 +166,7 @@ impl InstagramTokens {
             })
             .find(|linked| ig_user_id.is_none() || ig_user_id == Some(linked.ig_user_id.as_str()))
             .ok_or_else(|| {
-                TokenError::Refused(format!(
+                TokenError::refused(format!(
                     "None of the Facebook Pages this login manages has the {PLATFORM} \
                      professional account linked any more; link it to a Page in Meta Business \
                      Suite and reconnect the {PLATFORM} account."
@@ -178,7 +180,7 @@ impl TokenProvider for InstagramTokens {
     async fn refresh(&self, connection: &Connection) -> Result<Connection, TokenError> {
         self.credentials()?;
         let Some(user_token) = connection.refresh_token.as_ref() else {
-            return Err(TokenError::Unsupported(format!(
+            return Err(TokenError::unsupported(format!(
                 "This {PLATFORM} connection has no Facebook user token to refresh from; \
                  reconnect the {PLATFORM} account to keep it working."
             )));
@@ -202,7 +204,8 @@ impl TokenProvider for InstagramTokens {
             }
             // The new user token is already issued (the old one may be gone): keep it,
             // with the old Page token, due for another refresh at once.
-            Err(TokenError::Transient(reason)) => {
+            Err(err) if err.kind() == TokenErrorKind::Transient => {
+                let reason = err.message();
                 tracing::warn!(
                     platform = PLATFORM,
                     account = %connection.account_name,
@@ -219,7 +222,7 @@ impl TokenProvider for InstagramTokens {
     fn authorization_url(&self, request: &AuthorizationRequest<'_>) -> Result<Url, TokenError> {
         let client_id = self.client_id()?;
         let mut url = self.config.oauth_base().join("dialog/oauth").map_err(|_| {
-            TokenError::Unsupported(format!(
+            TokenError::unsupported(format!(
                 "The {PLATFORM} login dialog URL cannot be built; check \
                  `platforms.instagram.oauth_base_url`."
             ))
@@ -265,7 +268,7 @@ impl TokenProvider for InstagramTokens {
 }
 
 fn missing_credentials() -> TokenError {
-    TokenError::Unsupported(format!(
+    TokenError::unsupported(format!(
         "{PLATFORM} tokens cannot be refreshed or accounts connected without the Meta app's \
          credentials; set `platforms.instagram.client_id` and \
          `platforms.instagram.client_secret`."
@@ -275,7 +278,7 @@ fn missing_credentials() -> TokenError {
 /// A call that brought no answer back: nothing changed.
 fn no_answer(no_answer: NoAnswer, what: &str) -> TokenError {
     let how = no_answer.why();
-    TokenError::Transient(format!(
+    no_answer.transient(format!(
         "{PLATFORM} did not answer the request to {what} ({how}); every token was kept, try \
          again later."
     ))
@@ -291,7 +294,7 @@ fn answered(reply: Reply, what: &str) -> Result<Reply, TokenError> {
 }
 
 fn unreadable(what: &str) -> TokenError {
-    TokenError::Transient(format!(
+    TokenError::transient(format!(
         "{PLATFORM} answered the request to {what} with something unreadable; every token was \
          kept, try again later."
     ))
@@ -310,7 +313,7 @@ fn classify(status: u16, body: &[u8], what: &str) -> TokenError {
         detail
     };
     match error.code {
-        _ if status >= 500 || status == 429 => TokenError::Transient(format!(
+        _ if status >= 500 || status == 429 => TokenError::transient(format!(
             "{PLATFORM} could not {what} right now ({detail}); every token was kept, try again \
              later."
         )),
@@ -322,25 +325,25 @@ fn classify(status: u16, body: &[u8], what: &str) -> TokenError {
                 Some(459) | Some(464) => "the account needs attention on Facebook",
                 _ => "the login is no longer valid or was revoked",
             };
-            TokenError::Refused(format!(
+            TokenError::refused(format!(
                 "{PLATFORM} refused to {what}: {why} ({detail}). Reconnect the {PLATFORM} \
                  account."
             ))
         }
-        Some(100) => TokenError::Refused(format!(
+        Some(100) => TokenError::refused(format!(
             "{PLATFORM} refused to {what} ({detail}); reconnect the {PLATFORM} account."
         )),
         Some(code)
             if code == 101
                 || (code == 1 && detail.to_ascii_lowercase().contains("client secret")) =>
         {
-            TokenError::Transient(format!(
+            TokenError::transient(format!(
                 "{PLATFORM} refused the app credentials ({detail}); check \
                  `platforms.instagram.client_id` and `platforms.instagram.client_secret`. \
                  Every token was kept."
             ))
         }
-        _ => TokenError::Transient(format!(
+        _ => TokenError::transient(format!(
             "{PLATFORM} could not {what} ({detail}); every token was kept, try again later."
         )),
     }
@@ -362,28 +365,27 @@ mod tests {
         let err = classify(400, &body(190, Some(463), "Session has expired"), "refresh");
         assert_eq!(
             err,
-            TokenError::Refused(
+            TokenError::refused(
                 "Instagram refused to refresh: the login expired (Session has expired). \
                  Reconnect the Instagram account."
-                    .to_string()
             )
         );
     }
 
     #[test]
     fn server_errors_and_rate_limits_are_transient() {
-        assert!(matches!(
-            classify(500, &body(2, None, "Unexpected"), "refresh"),
-            TokenError::Transient(_)
-        ));
-        assert!(matches!(
-            classify(429, b"", "refresh"),
-            TokenError::Transient(_)
-        ));
-        assert!(matches!(
-            classify(400, &body(4, None, "limit"), "refresh"),
-            TokenError::Transient(_)
-        ));
+        assert_eq!(
+            classify(500, &body(2, None, "Unexpected"), "refresh").kind(),
+            TokenErrorKind::Transient
+        );
+        assert_eq!(
+            classify(429, b"", "refresh").kind(),
+            TokenErrorKind::Transient
+        );
+        assert_eq!(
+            classify(400, &body(4, None, "limit"), "refresh").kind(),
+            TokenErrorKind::Transient
+        );
     }
 
     #[test]
@@ -393,9 +395,8 @@ mod tests {
             &body(1, None, "Error validating client secret."),
             "refresh",
         );
-        let TokenError::Transient(msg) = err else {
-            panic!("{err:?}")
-        };
+        assert_eq!(err.kind(), TokenErrorKind::Transient, "{err:?}");
+        let msg = err.message();
         assert!(msg.contains("platforms.instagram.client_secret"), "{msg}");
     }
 }

@@ -135,21 +135,19 @@ impl Publisher for InstagramPublisher {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            video: Some(VideoLimits {
+        Capabilities::new()
+            .with_video(VideoLimits {
                 min_bytes: 1,
                 max_bytes: MAX_VIDEO_BYTES,
                 formats: vec!["video/mp4", "video/quicktime"],
-            }),
-            photos: Some(PhotoLimits {
+            })
+            .with_photos(PhotoLimits {
                 min_count: 1,
                 max_count: MAX_CAROUSEL_ITEMS,
                 max_bytes_each: MAX_PHOTO_BYTES,
                 formats: vec!["image/jpeg"],
-            }),
-            max_title_chars: Some(MAX_CAPTION_CHARS),
-            max_description_chars: None,
-        }
+            })
+            .with_max_title_chars(MAX_CAPTION_CHARS)
     }
 
     async fn publish(&self, ctx: PublishContext<'_>) -> Result<Receipt, PublishError> {

@@ -6,6 +6,7 @@ use chrono::{Duration, Utc};
 use fanout_core::secrecy::{ExposeSecret, SecretString};
 use fanout_core::{
     AuthorizationRequest, Connection, PostMedia, PublishContext, Publisher, TokenError,
+    TokenErrorKind,
 };
 use fanout_instagram::{InstagramConfig, InstagramPublisher};
 use fanout_testkit::fakes::instagram::{FakeInstagram, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET};
@@ -95,11 +96,10 @@ async fn the_old_refresh_token_is_refused_after_rotation() {
     let err = refresh(&p, &old).await.expect_err("rotated away");
     assert_eq!(
         err,
-        TokenError::Refused(
+        TokenError::refused(
             "Instagram refused to refresh the login: the login is no longer valid or was \
              revoked (Invalid OAuth access token - Cannot parse access token). Reconnect the \
              Instagram account."
-                .to_string()
         )
     );
 }
@@ -116,9 +116,9 @@ async fn a_revoked_login_is_refused() {
         .expose_secret()
         .to_string();
     env.fake.revoke_refresh_token(&user_token);
-    let TokenError::Refused(msg) = refresh(&p, &c).await.expect_err("revoked") else {
-        panic!("not refused")
-    };
+    let err = refresh(&p, &c).await.expect_err("revoked");
+    assert_eq!(err.kind(), TokenErrorKind::Refused, "not refused: {err:?}");
+    let msg = err.message();
     assert!(
         msg.contains("the app was removed from the account"),
         "{msg}"
@@ -142,16 +142,15 @@ async fn server_errors_and_lost_connections_are_transient() {
     let err = refresh(&p, &c).await.expect_err("5xx");
     assert_eq!(
         err,
-        TokenError::Transient(
+        TokenError::transient(
             "Instagram could not refresh the login right now (An unexpected error has \
              occurred.); every token was kept, try again later."
-                .to_string()
         )
     );
     env.fake
         .inject(Fault::on("/oauth/access_token", FaultKind::DropConnection));
     let err = refresh(&p, &c).await.expect_err("dropped");
-    assert!(matches!(err, TokenError::Transient(_)), "{err:?}");
+    assert_eq!(err.kind(), TokenErrorKind::Transient, "{err:?}");
     // Nothing was rotated: the same tokens still refresh.
     refresh(&p, &c).await.expect("refreshed after the failures");
 }
@@ -164,19 +163,21 @@ async fn missing_or_wrong_credentials() {
     let err = refresh(&p, &c).await.expect_err("no credentials");
     assert_eq!(
         err,
-        TokenError::Unsupported(
+        TokenError::unsupported(
             "Instagram tokens cannot be refreshed or accounts connected without the Meta \
              app's credentials; set `platforms.instagram.client_id` and \
              `platforms.instagram.client_secret`."
-                .to_string()
         )
     );
     assert_eq!(env.fake.refresh_calls(), 0);
     env.fake.set_client(FAKE_CLIENT_ID, "another-secret");
-    let TokenError::Transient(msg) = refresh(&publisher(&env.fake), &c).await.expect_err("bad")
-    else {
-        panic!("not transient")
-    };
+    let err = refresh(&publisher(&env.fake), &c).await.expect_err("bad");
+    assert_eq!(
+        err.kind(),
+        TokenErrorKind::Transient,
+        "not transient: {err:?}"
+    );
+    let msg = err.message();
     assert!(msg.contains("Error validating client secret."), "{msg}");
     assert!(!msg.contains(FAKE_CLIENT_SECRET), "{msg}");
 }
@@ -252,7 +253,7 @@ async fn the_code_flow_connects_an_account_that_publishes() {
         .exchange_code(&code, "http://127.0.0.1:9/other", None)
         .await
         .expect_err("wrong redirect");
-    assert!(matches!(err, TokenError::Refused(_)), "{err:?}");
+    assert_eq!(err.kind(), TokenErrorKind::Refused, "{err:?}");
     let answer = http
         .get(
             tokens
@@ -285,7 +286,10 @@ async fn the_code_flow_connects_an_account_that_publishes() {
     let expires = connection.expires_at.expect("expiry") - Utc::now();
     assert!(expires > Duration::days(59), "{expires:?}");
     let again = tokens.exchange_code(&code, redirect, None).await;
-    assert!(matches!(again, Err(TokenError::Refused(_))), "{again:?}");
+    assert!(
+        matches!(&again, Err(e) if e.kind() == TokenErrorKind::Refused),
+        "{again:?}"
+    );
     publish_photo(&env, &connection).await.expect("published");
 }
 
@@ -339,10 +343,9 @@ async fn a_rate_limited_token_endpoint_is_transient() {
     let err = refresh(&p, &c).await.expect_err("429");
     assert_eq!(
         err,
-        TokenError::Transient(
+        TokenError::transient(
             "Instagram could not refresh the login right now ((#4) Application request limit \
              reached); every token was kept, try again later."
-                .to_string()
         )
     );
 }

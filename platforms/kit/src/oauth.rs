@@ -3,34 +3,45 @@
 //!
 //! What an error answer means differs per platform (its codes, its sentences): each
 //! platform crate maps [`Reply`]s and [`NoAnswer`]s to [`fanout_core::TokenError`]s in
-//! its `oauth.rs`.
+//! its `oauth.rs` ([`NoAnswer::transient`] keeps the transport error as the source).
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use fanout_core::secrecy::SecretString;
-use fanout_core::Connection;
+use fanout_core::{Connection, TokenError};
 use reqwest::header::{HeaderName, AUTHORIZATION, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use url::Url;
 
 /// Why an OAuth call brought no answer back: nothing changed, every token is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// It keeps the transport error, without its URL (a token call's URL may carry a
+/// token or a client secret), for [`NoAnswer::transient`] to attach as the source.
+#[derive(Debug)]
 pub struct NoAnswer {
     /// The call timed out.
     pub timed_out: bool,
     /// No connection was made: nothing was sent.
     pub not_connected: bool,
+    error: reqwest::Error,
 }
 
 impl NoAnswer {
-    fn of(err: &reqwest::Error) -> Self {
+    fn of(err: reqwest::Error) -> Self {
         Self {
             timed_out: err.is_timeout(),
             not_connected: err.is_connect(),
+            error: err.without_url(),
         }
+    }
+
+    /// A [`fanout_core::TokenErrorKind::Transient`] error reading `message`, with the
+    /// transport error (URL removed) as its [`std::error::Error::source`].
+    pub fn transient(self, message: impl Into<String>) -> TokenError {
+        TokenError::transient(message).with_source(self.error)
     }
 
     /// "timed out", "could not connect" or "the connection failed".
@@ -126,9 +137,9 @@ impl OAuthClient {
     }
 
     async fn reply(request: reqwest::RequestBuilder) -> Result<Reply, NoAnswer> {
-        let response = request.send().await.map_err(|e| NoAnswer::of(&e))?;
+        let response = request.send().await.map_err(NoAnswer::of)?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| NoAnswer::of(&e))?;
+        let body = response.bytes().await.map_err(NoAnswer::of)?;
         if !(200..300).contains(&status) {
             tracing::debug!(status, "oauth call answered an error");
         }
@@ -208,6 +219,38 @@ pub fn expires_at(expires_in: Option<i64>) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_call_without_an_answer_keeps_the_transport_error_without_its_url() {
+        use fanout_core::TokenErrorKind;
+        use std::error::Error as _;
+
+        // A port nobody listens on: the connection is refused.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        let client = OAuthClient::new(
+            reqwest::Client::builder().no_proxy().build().unwrap(),
+            Duration::from_secs(5),
+        );
+        let url = Url::parse(&format!("http://{addr}/token?client_secret=s3cret")).unwrap();
+        let no_answer = client.get(url, "t0ken").await.expect_err("nobody listens");
+        assert!(no_answer.not_connected, "{no_answer:?}");
+        let err = no_answer.transient("The platform did not answer; try again.");
+        assert_eq!(err.kind(), TokenErrorKind::Transient);
+        assert_eq!(err.message(), "The platform did not answer; try again.");
+        let source = err
+            .source()
+            .and_then(|s| s.downcast_ref::<reqwest::Error>())
+            .expect("the reqwest error is the source");
+        assert!(source.is_connect());
+        assert!(source.url().is_none());
+        let shown = format!("{err:?} {source}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("t0ken"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn expires_at_is_now_plus_expires_in_and_never_panics() {

@@ -71,8 +71,8 @@
 //!   tokens; without them an account is reconnected when its 60-day token expires.
 //!
 //! Config keys (`[platforms.linkedin]`): `client_id`, `client_secret` (both needed to
-//! connect and refresh; missing, the flows answer [`fanout_core::TokenError::Unsupported`]
-//! naming them), `oauth_base_url` (`https://www.linkedin.com/`, the authorization page
+//! connect and refresh; missing, the flows answer
+//! [`fanout_core::TokenErrorKind::Unsupported`] naming them), `oauth_base_url` (`https://www.linkedin.com/`, the authorization page
 //! `oauth/v2/authorization` and the token endpoint `oauth/v2/accessToken`), `scopes`
 //! ([`DEFAULT_SCOPES`]), and `base_url` for the API (`v2/userinfo` names the connected
 //! member).

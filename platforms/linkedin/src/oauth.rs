@@ -26,13 +26,17 @@ const AUTHORIZATION_PATH: &str = "oauth/v2/authorization";
 /// - Refresh tokens exist only for apps LinkedIn approved for them; they last a year
 ///   from the original consent and a refresh does not extend it. A refresh answer's
 ///   refresh token is kept (LinkedIn answers the same one), else the old one is.
-/// - `invalid_grant` and other definitive 4xx answers are [`TokenError::Refused`]
-///   (reconnect the account); 5xx, 429, network errors and unreadable answers are
-///   [`TokenError::Transient`]; no `client_id` / `client_secret`, or an app LinkedIn
-///   does not recognise (`invalid_client`), is [`TokenError::Unsupported`].
+/// - `invalid_grant` and other definitive 4xx answers are [`Refused`] (reconnect the
+///   account); 5xx, 429, network errors and unreadable answers are [`Transient`]; no
+///   `client_id` / `client_secret`, or an app LinkedIn does not recognise
+///   (`invalid_client`), is [`Unsupported`].
 ///
 /// A connected account is named after the member's OpenID Connect `name` and carries
 /// `author_urn = urn:li:person:<sub>` (both from `GET <base_url>/v2/userinfo`).
+///
+/// [`Refused`]: fanout_core::TokenErrorKind::Refused
+/// [`Transient`]: fanout_core::TokenErrorKind::Transient
+/// [`Unsupported`]: fanout_core::TokenErrorKind::Unsupported
 #[derive(Debug, Clone)]
 pub struct LinkedInTokens {
     config: LinkedInConfig,
@@ -67,7 +71,7 @@ impl LinkedInTokens {
     fn client(&self) -> Result<(&str, &SecretString), TokenError> {
         match (self.config.client_id(), &self.config.client_secret) {
             (Some(id), Some(secret)) => Ok((id, secret)),
-            _ => Err(TokenError::Unsupported(format!(
+            _ => Err(TokenError::unsupported(format!(
                 "{PLATFORM} tokens cannot be obtained or refreshed without the app's \
                  credentials; set `platforms.linkedin.client_id` and \
                  `platforms.linkedin.client_secret` (from the app's Auth tab in the \
@@ -78,7 +82,7 @@ impl LinkedInTokens {
 
     fn url(&self, path: &str) -> Result<Url, TokenError> {
         self.config.oauth_base().join(path).map_err(|_| {
-            TokenError::Unsupported(format!(
+            TokenError::unsupported(format!(
                 "The {PLATFORM} OAuth URL cannot be combined with a path; check \
                  `platforms.linkedin.oauth_base_url`."
             ))
@@ -109,7 +113,7 @@ impl LinkedInTokens {
     /// The member behind a fresh access token: `(name, person id)`.
     async fn member(&self, access_token: &str) -> Result<(Option<String>, String), TokenError> {
         let url = self.config.api_base().join("v2/userinfo").map_err(|_| {
-            TokenError::Unsupported(format!(
+            TokenError::unsupported(format!(
                 "The {PLATFORM} base URL cannot be combined with a path; check \
                  `platforms.linkedin.base_url`."
             ))
@@ -117,7 +121,7 @@ impl LinkedInTokens {
         let reply = self.oauth.get(url, access_token).await.map_err(no_answer)?;
         let status = reply.status;
         if status == 429 || status >= 500 {
-            return Err(TokenError::Transient(format!(
+            return Err(TokenError::transient(format!(
                 "{PLATFORM} could not say who connected (HTTP {status}); try connecting again \
                  in a few minutes."
             )));
@@ -132,7 +136,7 @@ impl LinkedInTokens {
                 sub: Some(sub),
                 name,
             }) if valid_id(&sub) => Ok((name.filter(|n| !n.trim().is_empty()), sub)),
-            _ => Err(TokenError::Refused(format!(
+            _ => Err(TokenError::refused(format!(
                 "{PLATFORM} did not say which member connected (HTTP {status}); connect again \
                  and grant the openid and profile scopes (add them to \
                  `platforms.linkedin.scopes` and to the app's products)."
@@ -157,25 +161,25 @@ fn classify(status: u16, body: &[u8]) -> TokenError {
         } else {
             format!("HTTP {status}")
         };
-        return TokenError::Transient(format!(
+        return TokenError::transient(format!(
             "{PLATFORM}'s token endpoint gave {what}{said}; every token was kept, try again \
              in a few minutes."
         ));
     }
     match error.as_str() {
-        "invalid_client" | "unauthorized_client" => TokenError::Unsupported(format!(
+        "invalid_client" | "unauthorized_client" => TokenError::unsupported(format!(
             "{PLATFORM} did not accept the app's credentials ({error}{said}); check \
              `platforms.linkedin.client_id` and `platforms.linkedin.client_secret`."
         )),
-        "invalid_grant" => TokenError::Refused(format!(
+        "invalid_grant" => TokenError::refused(format!(
             "{PLATFORM} refused the grant (invalid_grant{said}): it expired (a year after \
              the member connected) or was revoked; reconnect the {PLATFORM} account."
         )),
-        "" => TokenError::Refused(format!(
+        "" => TokenError::refused(format!(
             "{PLATFORM}'s token endpoint refused the request (HTTP {status}); reconnect the \
              {PLATFORM} account."
         )),
-        other => TokenError::Refused(format!(
+        other => TokenError::refused(format!(
             "{PLATFORM}'s token endpoint refused the request ({}{said}); reconnect the \
              {PLATFORM} account.",
             sanitize_platform_message(other)
@@ -193,14 +197,15 @@ fn valid_id(id: &str) -> bool {
 
 /// A call that brought no answer back: nothing changed.
 fn no_answer(no_answer: NoAnswer) -> TokenError {
-    TokenError::Transient(no_answer.sentence(PLATFORM))
+    let sentence = no_answer.sentence(PLATFORM);
+    no_answer.transient(sentence)
 }
 
 #[async_trait]
 impl TokenProvider for LinkedInTokens {
     async fn refresh(&self, connection: &Connection) -> Result<Connection, TokenError> {
         let Some(refresh_token) = connection.refresh_token.as_ref() else {
-            return Err(TokenError::Unsupported(format!(
+            return Err(TokenError::unsupported(format!(
                 "This {PLATFORM} connection has no refresh token (LinkedIn issues them only \
                  to apps approved for programmatic refresh tokens); reconnect the \
                  {PLATFORM} account when its access token expires."
@@ -259,6 +264,8 @@ impl TokenProvider for LinkedInTokens {
 
 #[cfg(test)]
 mod tests {
+    use fanout_core::TokenErrorKind;
+
     use super::*;
 
     #[test]
@@ -266,28 +273,38 @@ mod tests {
         let grant = br#"{"error":"invalid_grant","error_description":"The provided authorization grant or refresh token is invalid, expired or revoked"}"#;
         assert_eq!(
             classify(400, grant),
-            TokenError::Refused(
+            TokenError::refused(
                 "LinkedIn refused the grant (invalid_grant: The provided authorization grant \
                  or refresh token is invalid, expired or revoked): it expired (a year after \
                  the member connected) or was revoked; reconnect the LinkedIn account."
-                    .into()
             )
         );
         let client =
             br#"{"error":"invalid_client","error_description":"Client authentication failed"}"#;
-        assert!(
-            matches!(classify(401, client), TokenError::Unsupported(m) if m.contains("platforms.linkedin.client_secret"))
-        );
-        assert!(
-            matches!(classify(503, b"<html>down</html>"), TokenError::Transient(m) if m.contains("HTTP 503"))
-        );
-        assert!(matches!(classify(429, b""), TokenError::Transient(_)));
-        assert!(
-            matches!(classify(200, b"{}"), TokenError::Transient(m) if m.contains("unreadable"))
-        );
+        let is = |err: TokenError, kind: TokenErrorKind, says: &str| {
+            err.kind() == kind && err.message().contains(says)
+        };
+        assert!(is(
+            classify(401, client),
+            TokenErrorKind::Unsupported,
+            "platforms.linkedin.client_secret"
+        ));
+        assert!(is(
+            classify(503, b"<html>down</html>"),
+            TokenErrorKind::Transient,
+            "HTTP 503"
+        ));
+        assert_eq!(classify(429, b"").kind(), TokenErrorKind::Transient);
+        assert!(is(
+            classify(200, b"{}"),
+            TokenErrorKind::Transient,
+            "unreadable"
+        ));
         let api = br#"{"status":400,"code":"BAD_REQUEST","message":"bad"}"#;
-        assert!(
-            matches!(classify(400, api), TokenError::Refused(m) if m.contains("BAD_REQUEST: bad"))
-        );
+        assert!(is(
+            classify(400, api),
+            TokenErrorKind::Refused,
+            "BAD_REQUEST: bad"
+        ));
     }
 }

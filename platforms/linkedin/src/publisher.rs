@@ -116,22 +116,21 @@ impl Publisher for LinkedInPublisher {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            video: Some(VideoLimits {
+        Capabilities::new()
+            .with_video(VideoLimits {
                 min_bytes: MIN_VIDEO_BYTES,
                 max_bytes: self.config.max_video_bytes.max(MIN_VIDEO_BYTES),
                 formats: vec!["video/mp4"],
-            }),
-            photos: Some(PhotoLimits {
+            })
+            .with_photos(PhotoLimits {
                 min_count: 1,
                 max_count: MAX_IMAGES,
                 max_bytes_each: MAX_PHOTO_BYTES,
                 formats: vec!["image/jpeg", "image/png", "image/gif"],
-            }),
+            })
             // The title becomes the commentary when there is no description.
-            max_title_chars: Some(MAX_COMMENTARY_CHARS),
-            max_description_chars: Some(MAX_COMMENTARY_CHARS),
-        }
+            .with_max_title_chars(MAX_COMMENTARY_CHARS)
+            .with_max_description_chars(MAX_COMMENTARY_CHARS)
     }
 
     async fn publish(&self, ctx: PublishContext<'_>) -> Result<Receipt, PublishError> {

@@ -9,7 +9,9 @@ use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use common::{post, setup_with, Setup};
 use fanout_core::secrecy::{ExposeSecret, SecretString};
-use fanout_core::{AuthorizationRequest, Connection, ErrorKind, PostMedia, TokenError};
+use fanout_core::{
+    AuthorizationRequest, Connection, ErrorKind, PostMedia, TokenError, TokenErrorKind,
+};
 use fanout_linkedin::LinkedInConfig;
 use fanout_testkit::fakes::linkedin::{FakeLinkedIn, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 use fanout_testkit::media::{spooled_jpeg, spooled_mp4};
@@ -117,11 +119,10 @@ async fn a_rotated_refresh_token_is_kept_and_the_old_one_refused() {
     let err = provider(&s).refresh(&stale).await.unwrap_err();
     assert_eq!(
         err,
-        TokenError::Refused(
+        TokenError::refused(
             "LinkedIn refused the grant (invalid_grant: The provided authorization grant or \
              refresh token is invalid, expired or revoked): it expired (a year after the \
              member connected) or was revoked; reconnect the LinkedIn account."
-                .into()
         )
     );
     provider(&s)
@@ -136,9 +137,8 @@ async fn a_revoked_refresh_token_is_refused_without_leaking_it() {
     let conn = s.fake.refreshable_connection("acme", Utc::now());
     s.fake.revoke_refresh_token(refresh_token(&conn));
     let err = provider(&s).refresh(&conn).await.unwrap_err();
-    let TokenError::Refused(message) = &err else {
-        panic!("expected Refused, got {err:?}");
-    };
+    assert_eq!(err.kind(), TokenErrorKind::Refused, "{err:?}");
+    let message = err.message();
     assert!(
         message.contains("reconnect the LinkedIn account"),
         "{message}"
@@ -160,10 +160,9 @@ async fn server_errors_and_lost_connections_are_transient() {
     let err = provider(&s).refresh(&conn).await.unwrap_err();
     assert_eq!(
         err,
-        TokenError::Transient(
+        TokenError::transient(
             "LinkedIn's token endpoint gave HTTP 503: Try later; every token was kept, try \
              again in a few minutes."
-                .into()
         )
     );
 
@@ -172,9 +171,8 @@ async fn server_errors_and_lost_connections_are_transient() {
         FaultKind::DropConnection,
     ));
     let err = provider(&s).refresh(&conn).await.unwrap_err();
-    let TokenError::Transient(message) = &err else {
-        panic!("expected Transient, got {err:?}");
-    };
+    assert_eq!(err.kind(), TokenErrorKind::Transient, "{err:?}");
+    let message = err.message();
     assert!(!message.contains("127.0.0.1"), "{message}");
     assert!(!message.contains(refresh_token(&conn)), "{message}");
 
@@ -185,7 +183,7 @@ async fn server_errors_and_lost_connections_are_transient() {
     ));
     assert!(matches!(
         provider(&s).refresh(&conn).await,
-        Err(TokenError::Transient(_))
+        Err(e) if e.kind() == TokenErrorKind::Transient
     ));
     // Every token was kept: the same refresh token still works.
     provider(&s)
@@ -201,11 +199,10 @@ async fn missing_or_wrong_client_credentials_are_unsupported() {
     let err = provider(&s).refresh(&conn).await.unwrap_err();
     assert_eq!(
         err,
-        TokenError::Unsupported(
+        TokenError::unsupported(
             "LinkedIn tokens cannot be obtained or refreshed without the app's credentials; \
              set `platforms.linkedin.client_id` and `platforms.linkedin.client_secret` (from \
              the app's Auth tab in the LinkedIn Developer Portal)."
-                .into()
         )
     );
     let request = AuthorizationRequest {
@@ -215,7 +212,7 @@ async fn missing_or_wrong_client_credentials_are_unsupported() {
     };
     assert!(matches!(
         provider(&s).authorization_url(&request),
-        Err(TokenError::Unsupported(_))
+        Err(e) if e.kind() == TokenErrorKind::Unsupported
     ));
     assert_eq!(s.fake.refresh_calls(), 0, "nothing was sent");
 
@@ -223,9 +220,8 @@ async fn missing_or_wrong_client_credentials_are_unsupported() {
     s.fake.set_client(DEFAULT_CLIENT_ID, "another-secret");
     let conn = s.fake.refreshable_connection("acme", Utc::now());
     let err = provider(&s).refresh(&conn).await.unwrap_err();
-    let TokenError::Unsupported(message) = &err else {
-        panic!("expected Unsupported, got {err:?}");
-    };
+    assert_eq!(err.kind(), TokenErrorKind::Unsupported, "{err:?}");
+    let message = err.message();
     assert!(message.contains("invalid_client"), "{message}");
     assert!(
         message.contains("platforms.linkedin.client_secret"),
@@ -235,7 +231,7 @@ async fn missing_or_wrong_client_credentials_are_unsupported() {
     let no_refresh = s.fake.connection("acme");
     assert!(matches!(
         provider(&s).refresh(&no_refresh).await,
-        Err(TokenError::Unsupported(_))
+        Err(e) if e.kind() == TokenErrorKind::Unsupported
     ));
 }
 
@@ -345,7 +341,7 @@ async fn the_full_code_flow_connects_an_account_that_can_publish() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, TokenError::Refused(m) if m.contains("invalid_grant")),
+        err.kind() == TokenErrorKind::Refused && err.message().contains("invalid_grant"),
         "{err:?}"
     );
 
@@ -363,7 +359,7 @@ async fn a_code_is_bound_to_its_redirect_uri() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, TokenError::Refused(m) if m.contains("invalid_request")),
+        err.kind() == TokenErrorKind::Refused && err.message().contains("invalid_request"),
         "{err:?}"
     );
     // ... and it is spent.
@@ -371,7 +367,7 @@ async fn a_code_is_bound_to_its_redirect_uri() {
         provider(&s)
             .exchange_code(&query["code"], REDIRECT, None)
             .await,
-        Err(TokenError::Refused(_))
+        Err(e) if e.kind() == TokenErrorKind::Refused
     ));
 }
 
@@ -510,10 +506,9 @@ async fn the_member_lookup_after_the_exchange_maps_its_failures() {
         .unwrap_err();
     assert_eq!(
         err,
-        TokenError::Transient(
+        TokenError::transient(
             "LinkedIn could not say who connected (HTTP 502); try connecting again in a few \
              minutes."
-                .into()
         )
     );
 
@@ -528,7 +523,8 @@ async fn the_member_lookup_after_the_exchange_maps_its_failures() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, TokenError::Refused(m) if m.contains("openid and profile scopes")),
+        err.kind() == TokenErrorKind::Refused
+            && err.message().contains("openid and profile scopes"),
         "{err:?}"
     );
 }

@@ -60,18 +60,18 @@ impl TikTokTokens {
     fn client_id(&self) -> Result<&str, TokenError> {
         self.config
             .client_id()
-            .ok_or_else(|| TokenError::Unsupported(MISSING_CREDENTIALS.to_string()))
+            .ok_or_else(|| TokenError::unsupported(MISSING_CREDENTIALS))
     }
 
     fn credentials(&self) -> Result<(&str, &SecretString), TokenError> {
         self.config
             .credentials()
-            .ok_or_else(|| TokenError::Unsupported(MISSING_CREDENTIALS.to_string()))
+            .ok_or_else(|| TokenError::unsupported(MISSING_CREDENTIALS))
     }
 
     fn endpoint(&self, path: &str) -> Result<Url, TokenError> {
         self.config.api_base().join(path).map_err(|_| {
-            TokenError::Unsupported(format!(
+            TokenError::unsupported(format!(
                 "The {PLATFORM} base URL cannot be combined with the token path; check \
                  `platforms.tiktok.base_url`."
             ))
@@ -97,7 +97,7 @@ impl TikTokTokens {
         }
         if !reply.is_success() {
             tracing::debug!(status = reply.status, "tiktok token endpoint refused");
-            return Err(TokenError::Transient(format!(
+            return Err(TokenError::transient(format!(
                 "{PLATFORM}'s token endpoint answered HTTP {}: the tokens are unchanged; \
                  try again later.",
                 reply.status
@@ -110,7 +110,7 @@ impl TikTokTokens {
             .filter(|id| !id.is_empty())
             .map(str::to_string);
         let answer = TokenAnswer::parse(&reply.body).ok_or_else(|| {
-            TokenError::Transient(format!(
+            TokenError::transient(format!(
                 "{PLATFORM}'s token endpoint sent an answer without tokens: the tokens \
                  are unchanged; try again later."
             ))
@@ -159,7 +159,7 @@ fn oauth_error(value: &Value) -> Option<(String, String)> {
 fn no_answer(no_answer: NoAnswer) -> TokenError {
     let why = no_answer.why();
     tracing::debug!(why, "tiktok token endpoint gave no answer");
-    TokenError::Transient(format!(
+    no_answer.transient(format!(
         "{PLATFORM}'s token endpoint did not answer ({why}): the tokens are unchanged; try \
          again later."
     ))
@@ -176,7 +176,7 @@ fn map_error(status: u16, code: &str, description: &str, grant: Grant) -> TokenE
         format!(" ({code}: {shown})")
     };
     match code {
-        "invalid_grant" | "access_denied" => TokenError::Refused(match grant {
+        "invalid_grant" | "access_denied" => TokenError::refused(match grant {
             Grant::Refresh => format!(
                 "{PLATFORM} refused to refresh the account's token{detail}: the refresh token \
                  expired or was revoked. Reconnect the {PLATFORM} account."
@@ -186,7 +186,7 @@ fn map_error(status: u16, code: &str, description: &str, grant: Grant) -> TokenE
                  already used. Connect the {PLATFORM} account again."
             ),
         }),
-        "invalid_client" | "unauthorized_client" => TokenError::Unsupported(format!(
+        "invalid_client" | "unauthorized_client" => TokenError::unsupported(format!(
             "{PLATFORM} refused the app's credentials{detail}. Check \
              `platforms.tiktok.client_id` (the app's client key) and \
              `platforms.tiktok.client_secret`."
@@ -194,22 +194,22 @@ fn map_error(status: u16, code: &str, description: &str, grant: Grant) -> TokenE
         "invalid_request" | "invalid_scope" | "unsupported_grant_type" if status < 500 => {
             match grant {
                 Grant::Refresh if shown.to_ascii_lowercase().contains("token") => {
-                    TokenError::Refused(format!(
+                    TokenError::refused(format!(
                         "{PLATFORM} refused to refresh the account's token{detail}. Reconnect \
                          the {PLATFORM} account."
                     ))
                 }
-                Grant::Code => TokenError::Refused(format!(
+                Grant::Code => TokenError::refused(format!(
                     "{PLATFORM} refused the authorization{detail}. Connect the {PLATFORM} \
                      account again."
                 )),
-                Grant::Refresh => TokenError::Unsupported(format!(
+                Grant::Refresh => TokenError::unsupported(format!(
                     "{PLATFORM} refused the token request{detail}. Check the \
                      `platforms.tiktok` settings."
                 )),
             }
         }
-        _ => TokenError::Transient(format!(
+        _ => TokenError::transient(format!(
             "{PLATFORM}'s token endpoint failed{detail}: the tokens are unchanged; try again \
              later."
         )),
@@ -221,7 +221,7 @@ impl TokenProvider for TikTokTokens {
     async fn refresh(&self, connection: &Connection) -> Result<Connection, TokenError> {
         let (client_key, secret) = self.credentials()?;
         let Some(refresh_token) = connection.refresh_token.as_ref() else {
-            return Err(TokenError::Refused(format!(
+            return Err(TokenError::refused(format!(
                 "The {PLATFORM} account has no refresh token, so its access token cannot be \
                  renewed. Reconnect the {PLATFORM} account."
             )));
@@ -250,7 +250,7 @@ impl TokenProvider for TikTokTokens {
     fn authorization_url(&self, request: &AuthorizationRequest<'_>) -> Result<Url, TokenError> {
         let client_key = self.client_id()?;
         let mut url = self.config.oauth_base().join(AUTHORIZE_PATH).map_err(|_| {
-            TokenError::Unsupported(format!(
+            TokenError::unsupported(format!(
                 "The {PLATFORM} OAuth base URL cannot be combined with the authorization \
                  path; check `platforms.tiktok.oauth_base_url`."
             ))

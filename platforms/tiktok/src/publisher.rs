@@ -103,21 +103,20 @@ impl Publisher for TikTokPublisher {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            video: Some(VideoLimits {
+        Capabilities::new()
+            .with_video(VideoLimits {
                 min_bytes: 1,
                 max_bytes: MAX_VIDEO_BYTES,
                 formats: vec!["video/mp4", "video/quicktime", "video/webm"],
-            }),
-            photos: Some(PhotoLimits {
+            })
+            .with_photos(PhotoLimits {
                 min_count: 1,
                 max_count: MAX_PHOTOS,
                 max_bytes_each: MAX_PHOTO_BYTES,
                 formats: vec!["image/jpeg", "image/webp"],
-            }),
-            max_title_chars: Some(MAX_VIDEO_TITLE_CHARS),
-            max_description_chars: Some(MAX_PHOTO_DESCRIPTION_CHARS),
-        }
+            })
+            .with_max_title_chars(MAX_VIDEO_TITLE_CHARS)
+            .with_max_description_chars(MAX_PHOTO_DESCRIPTION_CHARS)
     }
 
     async fn publish(&self, ctx: PublishContext<'_>) -> Result<Receipt, PublishError> {

@@ -11,7 +11,7 @@ use chrono::{Duration as ChronoDuration, Utc};
 use fanout_core::secrecy::{ExposeSecret, SecretString};
 use fanout_core::{
     AuthorizationRequest, Connection, ErrorKind, FormFields, Post, PostMedia, PublishContext,
-    Publisher, TokenError,
+    Publisher, TokenError, TokenErrorKind,
 };
 use fanout_testkit::fakes::tiktok::{FakeTikTok, FAKE_CLIENT_KEY, FAKE_CLIENT_SECRET};
 use fanout_testkit::media::spooled_mp4;
@@ -102,9 +102,8 @@ async fn refresh_returns_working_rotated_tokens_timed_from_expires_in() {
         .refresh(&old)
         .await
         .expect_err("the old refresh token is spent");
-    let TokenError::Refused(message) = err else {
-        panic!("wrong kind: {err:?}");
-    };
+    assert_eq!(err.kind(), TokenErrorKind::Refused, "wrong kind: {err:?}");
+    let message = err.message();
     assert_eq!(
         message,
         "TikTok refused to refresh the account's token (invalid_grant: Refresh token is \
@@ -150,7 +149,7 @@ async fn a_revoked_refresh_token_is_refused() {
         .refresh(&connection)
         .await
         .expect_err("revoked");
-    assert!(matches!(err, TokenError::Refused(_)), "{err:?}");
+    assert_eq!(err.kind(), TokenErrorKind::Refused, "{err:?}");
     assert_eq!(fake.refresh_calls(), 1);
 }
 
@@ -169,7 +168,10 @@ async fn invalid_grant_is_refused_whatever_the_http_status() {
         .expect("a provider")
         .refresh(&connection)
         .await;
-    assert!(matches!(err, Err(TokenError::Refused(_))), "{err:?}");
+    assert!(
+        matches!(&err, Err(e) if e.kind() == TokenErrorKind::Refused),
+        "{err:?}"
+    );
     // The refusal came from the fault: the real refresh token was not spent.
     publisher
         .tokens()
@@ -195,10 +197,9 @@ async fn server_errors_and_lost_connections_are_transient_and_spend_nothing() {
     let err = provider.refresh(&connection).await.expect_err("a 5xx");
     assert_eq!(
         err,
-        TokenError::Transient(
+        TokenError::transient(
             "TikTok's token endpoint failed (internal_error: Something went wrong. Please try \
              again later): the tokens are unchanged; try again later."
-                .into()
         )
     );
 
@@ -210,20 +211,23 @@ async fn server_errors_and_lost_connections_are_transient_and_spend_nothing() {
     let err = provider.refresh(&connection).await.expect_err("a bare 503");
     assert_eq!(
         err,
-        TokenError::Transient(
+        TokenError::transient(
             "TikTok's token endpoint answered HTTP 503: the tokens are unchanged; try again \
              later."
-                .into()
         )
     );
 
     fake.inject(Fault::on("/v2/oauth/token/", FaultKind::DropConnection));
     let err = provider.refresh(&connection).await.expect_err("no answer");
     assert!(
-        matches!(&err, TokenError::Transient(m) if m.contains("did not answer")),
+        err.kind() == TokenErrorKind::Transient && err.message().contains("did not answer"),
         "{err:?}"
     );
     assert!(!format!("{err:?}").contains("127.0.0.1"), "{err:?}");
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the transport error is kept as the source"
+    );
 
     fake.inject(Fault::respond(
         "/v2/oauth/token/",
@@ -231,7 +235,7 @@ async fn server_errors_and_lost_connections_are_transient_and_spend_nothing() {
         json!({"error": "rate_limit_exceeded", "error_description": "Slow down.", "log_id": "2"}),
     ));
     let err = provider.refresh(&connection).await.expect_err("a 429");
-    assert!(matches!(err, TokenError::Transient(_)), "{err:?}");
+    assert_eq!(err.kind(), TokenErrorKind::Transient, "{err:?}");
 
     // None of those spent the refresh token.
     let new = provider.refresh(&connection).await.expect("it still works");
@@ -244,11 +248,10 @@ async fn missing_or_wrong_client_credentials_are_unsupported() {
     let connection = fake.refreshable_connection("creator_ed", Utc::now());
     let bare = TikTokPublisher::new(common::config(&fake));
     let provider = bare.tokens().expect("a provider");
-    let expected = TokenError::Unsupported(
+    let expected = TokenError::unsupported(
         "TikTok tokens cannot be refreshed or accounts connected: no TikTok app credentials \
          are configured. Set `platforms.tiktok.client_id` (the app's client key) and \
-         `platforms.tiktok.client_secret`."
-            .into(),
+         `platforms.tiktok.client_secret`.",
     );
     assert_eq!(
         provider.refresh(&connection).await.expect_err("no creds"),
@@ -281,11 +284,10 @@ async fn missing_or_wrong_client_credentials_are_unsupported() {
         .expect_err("wrong credentials");
     assert_eq!(
         err,
-        TokenError::Unsupported(
+        TokenError::unsupported(
             "TikTok refused the app's credentials (invalid_client: Client key or secret is \
              invalid). Check `platforms.tiktok.client_id` (the app's client key) and \
              `platforms.tiktok.client_secret`."
-                .into()
         )
     );
     assert!(!format!("{err:?}").contains(FAKE_CLIENT_SECRET));
@@ -410,11 +412,10 @@ async fn the_code_flow_connects_an_account_that_publishes() {
         .expect_err("a code works once");
     assert_eq!(
         err,
-        TokenError::Refused(
+        TokenError::refused(
             "TikTok refused the authorization code (invalid_grant: Authorization code is \
              expired or was already used): it expired or was already used. Connect the TikTok \
              account again."
-                .into()
         )
     );
 
@@ -439,7 +440,7 @@ async fn a_code_is_bound_to_its_redirect_uri_and_pkce_verifier() {
         .exchange_code(&query["code"], "https://evil.example/cb", None)
         .await
         .expect_err("another redirect_uri");
-    assert!(matches!(err, TokenError::Refused(_)), "{err:?}");
+    assert_eq!(err.kind(), TokenErrorKind::Refused, "{err:?}");
 
     // RFC 7636's example pair.
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -457,7 +458,7 @@ async fn a_code_is_bound_to_its_redirect_uri_and_pkce_verifier() {
         .exchange_code(&query["code"], REDIRECT, Some("wrong-verifier"))
         .await
         .expect_err("a wrong verifier");
-    assert!(matches!(err, TokenError::Refused(_)), "{err:?}");
+    assert_eq!(err.kind(), TokenErrorKind::Refused, "{err:?}");
     let (_, query) = authorize(&url).await;
     provider
         .exchange_code(&query["code"], REDIRECT, Some(verifier))
