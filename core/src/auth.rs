@@ -9,7 +9,7 @@ use crate::accounts::{Account, AccountDirectory, ApiKeyHash};
 use crate::api_error::ApiError;
 
 /// The claims fanout reads from a Bearer JWT: `sub` names the account, `exp` is
-/// required.
+/// required, and a token with `nbf` (not before) in the future is refused.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     /// The account name.
@@ -58,7 +58,7 @@ impl Authenticator {
         if scheme.eq_ignore_ascii_case("apikey") {
             self.by_api_key(directory, credential, now).await
         } else if scheme.eq_ignore_ascii_case("bearer") {
-            self.by_jwt(directory, credential).await
+            self.by_jwt(directory, credential, now).await
         } else {
             Err(ApiError::unauthorized(
                 "Unsupported Authorization scheme: use `Apikey <key>` or `Bearer <token>`",
@@ -90,25 +90,34 @@ impl Authenticator {
         Ok(account)
     }
 
+    /// A Bearer JWT: HS256, `exp` and `sub` required, `exp` and `nbf` checked without
+    /// leeway; the account it names must exist (404) and its API key must not have
+    /// expired (a token is no way around an expired key).
     async fn by_jwt(
         &self,
         directory: &dyn AccountDirectory,
         token: &str,
+        now: DateTime<Utc>,
     ) -> Result<Account, ApiError> {
         let invalid = || ApiError::unauthorized("Invalid or expired token");
         let key = self.jwt_key.as_ref().ok_or_else(invalid)?;
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = 0;
         let claims = jsonwebtoken::decode::<Claims>(token, key, &validation)
             .map_err(|_| invalid())?
             .claims;
-        directory
+        let account = directory
             .find_by_name(&claims.sub)
             .await
             .map_err(|e| {
                 ApiError::internal("The account store is unavailable; try again later", &e)
             })?
-            .ok_or_else(|| ApiError::new(404, "User not found"))
+            .ok_or_else(|| ApiError::new(404, "User not found"))?;
+        if account.api_key_expires_at.is_some_and(|at| at <= now) {
+            return Err(ApiError::unauthorized("API key expired"));
+        }
+        Ok(account)
     }
 }

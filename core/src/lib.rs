@@ -18,6 +18,8 @@ pub mod connect_state;
 mod engine;
 mod error;
 pub mod form;
+#[cfg(feature = "fuzzing")]
+pub use engine::fuzzing;
 pub mod http;
 pub mod jobs;
 pub mod media;
@@ -37,8 +39,8 @@ pub use accounts::{
 pub use api_error::{ApiError, ApiResponse};
 pub use connect_state::{ConnectAttempt, ConnectStateStore, MemoryConnectStates};
 pub use engine::{
-    BuildError, ConnectRedirect, Endpoint, Engine, EngineBuilder, EngineSettings,
-    HistoryItem, HistoryPage, JobRef, RunnerHandle, ScheduleEdit, Submission,
+    BuildError, ConnectRedirect, Endpoint, Engine, EngineBuilder, EngineSettings, FetchSettings,
+    HistoryItem, HistoryPage, InvalidCidr, IpCidr, JobRef, RunnerHandle, ScheduleEdit, Submission,
     Submitted, UploadRequest, NEEDS_RECONNECT, UPLOAD_POST_RECONNECT_HINT,
 };
 pub use error::{ErrorKind, PublishError};
@@ -55,7 +57,7 @@ pub use publisher::{
     unknown_outcome, Capabilities, NoProgress, PhotoLimits, Progress, PublishContext, Publisher,
     Receipt, VideoLimits,
 };
-pub use tokens::{AuthorizationRequest, TokenError, TokenProvider};
+pub use tokens::{AuthorizationRequest, TokenError, TokenErrorKind, TokenProvider};
 pub use usage::{Admission, MemoryUsage, SocialAccount, Usage, UsageRequest, UsageStore};
 
 /// Re-exported so implementors use the same `async_trait` and secrecy versions.

@@ -173,14 +173,94 @@ impl Route {
 }
 
 /// The request headers the routes read, lower case. Adapters pass these and no others.
-pub const REQUEST_HEADERS: [&str; 6] = [
+pub const REQUEST_HEADERS: [&str; 7] = [
     "authorization",
     "content-type",
     "x-request-id",
     "idempotency-key",
     "x-idempotency-key",
     "range",
+    "content-length",
 ];
+
+/// Headers every response carries, whoever answered it: [`dispatch`] adds them to its
+/// replies, and the adapters to everything else they send (their own 404s, 405s…).
+pub const RESPONSE_HEADERS: [(&str, &str); 1] = [("x-content-type-options", "nosniff")];
+
+/// The longest request target (path and query) the routes take, in bytes: longer is a
+/// JSON 414 ([`check_head`]).
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// The most request headers the routes take: more is a JSON 431 ([`check_head`]).
+/// The HTTP servers have their own, higher, limits (hyper 100, actix-web 96), past
+/// which they answer 431 themselves, with an empty body.
+pub const MAX_HEADER_COUNT: usize = 64;
+
+/// The largest header section the routes take (names and values together, in bytes):
+/// larger is a JSON 431 ([`check_head`]). Below the servers' own buffers (hyper about
+/// 400 KiB, actix-web 128 KiB).
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// What an adapter asks before routing a request: `Some` JSON 414 when the request
+/// target (path and query) is longer than [`MAX_URI_BYTES`], `Some` JSON 431 when
+/// there are more than [`MAX_HEADER_COUNT`] headers or their names and values take
+/// more than [`MAX_HEADER_BYTES`]; `None` when the request may go on.
+///
+/// ```
+/// use fanout_core::routes::check_head;
+/// assert!(check_head(20, 5, 300).is_none());
+/// assert_eq!(check_head(9000, 5, 300).map(|r| r.status), Some(414));
+/// assert_eq!(check_head(20, 65, 300).map(|r| r.status), Some(431));
+/// ```
+pub fn check_head(uri_len: usize, header_count: usize, header_bytes: usize) -> Option<Reply> {
+    if uri_len > MAX_URI_BYTES {
+        return Some(
+            ApiError::new(
+                414,
+                format!("Request URI too long: the limit is {MAX_URI_BYTES} bytes"),
+            )
+            .into(),
+        );
+    }
+    if header_count > MAX_HEADER_COUNT || header_bytes > MAX_HEADER_BYTES {
+        return Some(
+            ApiError::new(
+                431,
+                format!(
+                    "Request headers too large: at most {MAX_HEADER_COUNT} headers of {MAX_HEADER_BYTES} bytes together"
+                ),
+            )
+            .into(),
+        );
+    }
+    None
+}
+
+/// The JSON 404 for a path no route serves.
+pub fn not_found() -> Reply {
+    ApiError::new(404, "Not found").into()
+}
+
+/// The JSON 405 for a method route `path` (a [`RouteSpec::path`]) does not take, with
+/// `Allow` listing those it does (`GET` routes take `HEAD` too).
+pub fn method_not_allowed(path: &str) -> Reply {
+    let mut allowed: Vec<&str> = Vec::new();
+    for spec in ROUTES.iter().filter(|spec| spec.path == path) {
+        allowed.push(spec.method.as_str());
+        if spec.method == Method::Get {
+            allowed.push("HEAD");
+        }
+    }
+    let mut reply = Reply::from(ApiError::new(405, "Method not allowed"));
+    reply.headers.push(("allow", allowed.join(",")));
+    reply
+}
+
+/// The JSON 400 for a request path whose parameters cannot be read (percent-encoded
+/// bytes that are not UTF-8).
+pub fn malformed_path() -> Reply {
+    ApiError::bad_request("Malformed request path").into()
+}
 
 /// The values of the [`REQUEST_HEADERS`] a request carried (valid UTF-8 only).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -265,9 +345,11 @@ impl std::fmt::Debug for Reply {
 }
 
 impl From<ApiResponse> for Reply {
-    /// The engine's JSON answer, with `Content-Type: application/json`.
+    /// The engine's JSON answer, with `Content-Type: application/json` and the
+    /// [`RESPONSE_HEADERS`].
     fn from(answer: ApiResponse) -> Self {
         let mut headers = vec![("content-type", "application/json".to_string())];
+        headers.extend(RESPONSE_HEADERS.map(|(name, value)| (name, value.to_string())));
         headers.extend(
             answer
                 .headers
@@ -328,6 +410,9 @@ where
                 idempotency_key: headers
                     .owned("idempotency-key")
                     .or_else(|| headers.owned("x-idempotency-key")),
+                content_length: headers
+                    .get("content-length")
+                    .and_then(|len| len.trim().parse().ok()),
                 body,
             };
             engine.handle_upload(endpoint, upload).await
@@ -425,6 +510,7 @@ async fn media(engine: &Engine, token: &str, range: Option<&str>) -> Reply {
         ("cache-control", "no-store".to_string()),
         ("accept-ranges", "bytes".to_string()),
     ];
+    headers.extend(RESPONSE_HEADERS.map(|(name, value)| (name, value.to_string())));
     let (status, bytes) = match range.map(|r| byte_range(r, len)) {
         None | Some(RangeAnswer::Whole) => (200, 0..len),
         Some(RangeAnswer::Part(bytes)) => {

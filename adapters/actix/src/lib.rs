@@ -41,6 +41,14 @@
 //! # }
 //! ```
 //!
+//! Every answer is JSON in the contract's error shape, the scope's own too: an unknown
+//! path under the scope is a JSON 404 (its default service), a known path with another
+//! method a JSON 405 with `Allow`, an overlong request target a JSON 414 and too many or
+//! too large headers a JSON 431 ([`fanout_core::routes::check_head`]). Every response
+//! carries `X-Content-Type-Options: nosniff`. (Past actix-web's own limits — more than
+//! 96 headers, a head over its 128 KiB buffer — it answers by itself before any
+//! service runs.)
+//!
 //! actix-web's request body is not `Send`, while the engine reads uploads from a `Send`
 //! stream (it may hand them to other tasks): each request's body is forwarded chunk by
 //! chunk through a bounded channel, so the client is read only as fast as the engine
@@ -59,7 +67,7 @@ use actix_web::body::SizedStream;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{Method as HttpMethod, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, Scope};
-use fanout_core::routes::{self, Method, ReplyBody, RequestHeaders, Route, RouteRequest};
+use fanout_core::routes::{self, Method, Reply, ReplyBody, RequestHeaders, Route, RouteRequest};
 use fanout_core::{ApiError, Engine};
 use futures::future::{self, Either};
 use futures::StreamExt;
@@ -109,9 +117,29 @@ fn build(prefix: &str, engine: Engine, runtime: Option<Handle>) -> Scope {
             }
             spec = specs.next_if(|next| next.path == first.path);
         }
+        let path = first.path;
+        resource = resource.default_service(web::to(move |request: HttpRequest| async move {
+            write(head_error(&request).unwrap_or_else(|| routes::method_not_allowed(path)))
+        }));
         scope = scope.service(resource);
     }
-    scope
+    scope.default_service(web::to(|request: HttpRequest| async move {
+        write(head_error(&request).unwrap_or_else(routes::not_found))
+    }))
+}
+
+/// The request head's limits (414, 431), checked before anything else.
+fn head_error(request: &HttpRequest) -> Option<Reply> {
+    let uri_len = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len());
+    let headers = request.headers();
+    let header_bytes = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    routes::check_head(uri_len, headers.len(), header_bytes)
 }
 
 async fn handle(
@@ -121,6 +149,9 @@ async fn handle(
     request: HttpRequest,
     mut payload: web::Payload,
 ) -> HttpResponse {
+    if let Some(reply) = head_error(&request) {
+        return write(reply);
+    }
     let (sender, mut receiver) = mpsc::channel(BRIDGE_CHUNKS);
     let forward = async move {
         while let Some(chunk) = payload.next().await {
@@ -162,6 +193,12 @@ async fn handle(
         Either::Left((reply, _)) => reply,
         Either::Right(((), answer)) => answer.await,
     };
+    write(reply)
+}
+
+/// Writes core's reply as an actix-web response, with the headers every response
+/// carries.
+fn write(reply: Reply) -> HttpResponse {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::build(status);
     for (name, value) in reply.headers {
@@ -171,6 +208,9 @@ async fn handle(
         ) {
             response.insert_header((name, value));
         }
+    }
+    for (name, value) in routes::RESPONSE_HEADERS {
+        response.insert_header((name, value));
     }
     match reply.body {
         ReplyBody::Full(bytes) => response.body(bytes),

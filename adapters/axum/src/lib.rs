@@ -33,43 +33,99 @@
 //! axum::serve(listener, app).await
 //! # }
 //! ```
+//!
+//! Every answer is JSON in the contract's error shape, the router's own too: an unknown
+//! path is a JSON 404 (the router's fallback, which a nested router keeps), a known path
+//! with another method a JSON 405 with `Allow`, an overlong request target a JSON 414
+//! and too many or too large headers a JSON 431 ([`fanout_core::routes::check_head`]).
+//! Every response carries `X-Content-Type-Options: nosniff`. (Past hyper's own limits
+//! — a target over 64 KiB, more than 100 headers, a header section over its buffer —
+//! hyper answers by itself before any router runs.)
 #![forbid(unsafe_code)]
 
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::header::{HeaderName, HeaderValue, CONTENT_LENGTH};
 use axum::http::StatusCode;
+use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{on, MethodFilter};
+use axum::routing::{MethodFilter, MethodRouter};
 use axum::Router;
-use fanout_core::routes::{self, Method, ReplyBody, RequestHeaders, Route, RouteRequest};
+use fanout_core::routes::{self, Method, Reply, ReplyBody, RequestHeaders, Route, RouteRequest};
 use fanout_core::Engine;
 
 /// Every route of [`fanout_core::routes::ROUTES`], built from the engine and nothing
 /// else. `GET` routes answer `HEAD` too.
+///
+/// The router has a fallback (the JSON 404): to merge it into a router that has its
+/// own, nest it under a prefix or drop one with `Router::reset_fallback`.
 pub fn router(engine: Engine) -> Router {
     let mut router = Router::new();
-    for spec in &routes::ROUTES {
-        let filter = match spec.method {
-            Method::Get => MethodFilter::GET,
-            Method::Post => MethodFilter::POST,
-            Method::Patch => MethodFilter::PATCH,
-            Method::Delete => MethodFilter::DELETE,
-        };
-        let route = spec.route;
-        let handler = move |state, params, request| handle(route, state, params, request);
-        // Routes that share a path merge into one method router.
-        router = router.route(spec.path, on(filter, handler));
+    let mut specs = routes::ROUTES.iter().peekable();
+    // Routes that share a path are adjacent in the table and become one method router,
+    // whose fallback is the JSON 405.
+    while let Some(first) = specs.next() {
+        let mut methods = MethodRouter::new();
+        let mut spec = Some(first);
+        while let Some(current) = spec {
+            let filter = match current.method {
+                Method::Get => MethodFilter::GET,
+                Method::Post => MethodFilter::POST,
+                Method::Patch => MethodFilter::PATCH,
+                Method::Delete => MethodFilter::DELETE,
+            };
+            let route = current.route;
+            methods = methods.on(filter, move |state, params, request| {
+                handle(route, state, params, request)
+            });
+            spec = specs.next_if(|next| next.path == first.path);
+        }
+        let path = first.path;
+        methods =
+            methods.fallback(move || async move { response(routes::method_not_allowed(path)) });
+        router = router.route(path, methods);
     }
-    router.with_state(engine)
+    router
+        .fallback(|| async { response(routes::not_found()) })
+        .layer(middleware::from_fn(guard))
+        .with_state(engine)
+}
+
+/// Before routing: the request head's limits (414, 431). After: the headers every
+/// response carries.
+async fn guard(request: Request, next: Next) -> Response {
+    let uri_len = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len());
+    let headers = request.headers();
+    let header_bytes = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if let Some(reply) = routes::check_head(uri_len, headers.len(), header_bytes) {
+        return response(reply);
+    }
+    let mut answer = next.run(request).await;
+    for (name, value) in routes::RESPONSE_HEADERS {
+        answer.headers_mut().insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    answer
 }
 
 async fn handle(
     route: Route,
     State(engine): State<Engine>,
-    Path(params): Path<Vec<(String, String)>>,
+    params: Result<Path<Vec<(String, String)>>, PathRejection>,
     request: Request,
 ) -> Response {
+    let Ok(Path(params)) = params else {
+        return response(routes::malformed_path());
+    };
     let (parts, body) = request.into_parts();
     let headers = RequestHeaders::from_fn(|name| {
         let value = parts.headers.get(name)?.to_str().ok()?;
@@ -82,7 +138,11 @@ async fn handle(
         headers,
         body: body.into_data_stream(),
     };
-    let reply = routes::dispatch(&engine, request).await;
+    response(routes::dispatch(&engine, request).await)
+}
+
+/// Writes core's reply as an axum response.
+fn response(reply: Reply) -> Response {
     let mut response = match reply.body {
         ReplyBody::Full(bytes) => Response::new(Body::from(bytes)),
         ReplyBody::Stream { len, stream } => {

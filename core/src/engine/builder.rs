@@ -6,7 +6,7 @@ use std::sync::Arc;
 use url::Url;
 
 use super::tokens::TokenKeeper;
-use super::{submit, Engine, EngineSettings, Inner};
+use super::{outbound, submit, Engine, EngineSettings, Inner};
 use crate::accounts::AccountDirectory;
 use crate::auth::Authenticator;
 use crate::connect_state::{ConnectStateStore, MemoryConnectStates};
@@ -188,10 +188,9 @@ impl EngineBuilder {
                 return Err(BuildError::DuplicatePublisher { id });
             }
         }
-        let http = reqwest::Client::builder()
-            .timeout(self.settings.url_fetch_timeout)
-            .build()
-            .map_err(|e| BuildError::HttpClient { source: e.into() })?;
+        let outbound =
+            outbound::Outbound::new(&self.settings.fetch, self.settings.url_fetch_timeout)
+                .map_err(|e| BuildError::HttpClient { source: e.into() })?;
         let ttl = self.settings.media_link_ttl;
         let media_host: Arc<dyn MediaHost> = match (self.media_host, self.media_links) {
             (Some(host), _) => host,
@@ -218,9 +217,13 @@ impl EngineBuilder {
                 jobs: self.jobs,
                 media_store: self.media_store,
                 connect_states: self.connect_states,
+                pending_connects: crate::connect_state::PendingAttempts::new(
+                    self.settings.max_pending_connects_per_account,
+                    self.settings.max_pending_connects,
+                ),
                 auth: Authenticator::new(self.settings.jwt_secret.as_ref()),
                 settings: self.settings,
-                http,
+                outbound,
                 runner_id: submit::random_id(),
                 running: tokio_util::task::TaskTracker::new(),
                 job_written: tokio::sync::Notify::new(),

@@ -12,11 +12,14 @@ use sha2::{Digest, Sha256};
 
 use super::Engine;
 use crate::api_error::ApiError;
-use crate::connect_state::{ConnectAttempt, ConnectStateStore};
+use crate::connect_state::{ConnectAttempt, ConnectStateStore, TooManyPending};
 use crate::tokens::{AuthorizationRequest, TokenError};
 
 /// How long a started connection attempt may wait for its callback.
 pub(crate) const ATTEMPT_TTL: Duration = Duration::from_secs(600);
+
+/// The longest profile name (`user`) a connection may be started for, in bytes.
+pub(crate) const MAX_USER_BYTES: usize = 256;
 
 /// Records an attempt in the connect-state store and returns its unguessable state
 /// and, when `pkce`, the S256 code challenge.
@@ -74,6 +77,14 @@ pub struct ConnectRedirect {
 impl Engine {
     /// Starts connecting `platform` to profile `user` of the authenticated account:
     /// `GET /api/connect/<platform>?user=<profile>`. Returns where to redirect.
+    ///
+    /// Pending attempts are bounded: `user` is at most 256 bytes (400), an account
+    /// keeps its newest [`EngineSettings::max_pending_connects_per_account`] attempts
+    /// (older ones stop working), and past [`EngineSettings::max_pending_connects`]
+    /// in all the answer is 503. Attempts expire after ten minutes.
+    ///
+    /// [`EngineSettings::max_pending_connects_per_account`]: crate::EngineSettings::max_pending_connects_per_account
+    /// [`EngineSettings::max_pending_connects`]: crate::EngineSettings::max_pending_connects
     pub async fn connect_start(
         &self,
         authorization: Option<&str>,
@@ -89,6 +100,11 @@ impl Engine {
             .map(str::trim)
             .filter(|u| !u.is_empty())
             .ok_or_else(|| ApiError::bad_request("Username required"))?;
+        if user.len() > MAX_USER_BYTES {
+            return Err(ApiError::bad_request(format!(
+                "Username too long: at most {MAX_USER_BYTES} bytes"
+            )));
+        }
         let (publisher, provider) = self.provider(platform)?;
         let redirect_uri = self.callback_url(platform);
         let (state, challenge) = start_attempt(
@@ -100,6 +116,24 @@ impl Engine {
             provider.supports_pkce(),
         )
         .await?;
+        let expires = std::time::Instant::now() + ATTEMPT_TTL;
+        match inner.pending_connects.admit(&account.name, &state, expires) {
+            Ok(None) => {}
+            Ok(Some(evicted)) => {
+                // The account's oldest attempt gives way; a store hiccup only leaves
+                // it to expire.
+                if let Err(e) = inner.connect_states.take(&evicted, Utc::now()).await {
+                    tracing::warn!(error = %e, "could not drop a superseded connect attempt");
+                }
+            }
+            Err(TooManyPending) => {
+                let _ = inner.connect_states.take(&state, Utc::now()).await;
+                return Err(ApiError::new(
+                    503,
+                    "Too many connection attempts are pending; try again in a few minutes",
+                ));
+            }
+        }
         let url = provider
             .authorization_url(&AuthorizationRequest {
                 redirect_uri: &redirect_uri,
@@ -137,6 +171,9 @@ impl Engine {
                 })?,
             None => None,
         };
+        if let (Some(attempt), Some(state)) = (&attempt, state) {
+            self.inner.pending_connects.release(&attempt.account, state);
+        }
         let attempt = attempt
             .filter(|a| a.platform == publisher.id())
             .ok_or_else(|| {
@@ -194,11 +231,9 @@ impl Engine {
         ),
         ApiError,
     > {
-        let publisher = self
-            .inner
-            .publishers
-            .get(platform)
-            .ok_or_else(|| ApiError::new(404, format!("Invalid platforms: {platform}")))?;
+        let publisher = self.inner.publishers.get(platform).ok_or_else(|| {
+            ApiError::new(404, super::validate::invalid_platforms_of(&[platform]))
+        })?;
         let provider = publisher.tokens().ok_or_else(|| {
             ApiError::new(
                 501,
@@ -220,15 +255,17 @@ impl Engine {
 }
 
 fn token_api_error(platform: &str, err: TokenError) -> ApiError {
-    match err {
-        TokenError::Refused(reason) => ApiError::bad_request(format!(
+    use crate::tokens::TokenErrorKind;
+    let reason = err.message();
+    match err.kind() {
+        TokenErrorKind::Refused => ApiError::bad_request(format!(
             "{platform} refused the connection: {reason}. Start again from the beginning."
         )),
-        TokenError::Transient(reason) => ApiError::new(
+        TokenErrorKind::Transient => ApiError::new(
             502,
             format!("Could not reach {platform} to finish connecting ({reason}); try again"),
         ),
-        TokenError::Unsupported(reason) => ApiError::new(501, reason),
+        TokenErrorKind::Unsupported => ApiError::new(501, reason),
     }
 }
 

@@ -10,6 +10,9 @@ mod builder;
 mod checks;
 mod connect;
 mod fetch;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
+mod outbound;
 mod queries;
 mod run;
 mod runner;
@@ -42,6 +45,7 @@ use crate::usage::UsageStore;
 
 pub use builder::{BuildError, EngineBuilder};
 pub use connect::ConnectRedirect;
+pub use outbound::{FetchSettings, InvalidCidr, IpCidr};
 pub use queries::{HistoryItem, HistoryPage, JobRef, ScheduleEdit};
 pub use runner::RunnerHandle;
 pub use submit::{Submission, Submitted};
@@ -67,8 +71,11 @@ pub struct EngineSettings {
     pub body_limits: BodyLimits,
     /// How long one platform may take before it fails with a timeout.
     pub publish_timeout: Duration,
-    /// How long fetching a medium given as a URL may take.
+    /// How long fetching a medium given as a URL may take in all (redirects and body).
     pub url_fetch_timeout: Duration,
+    /// How media given as URLs are fetched: which addresses, how many URLs and bytes
+    /// per request, the slowest rate accepted.
+    pub fetch: FetchSettings,
     /// Where uploads are spooled; the system temp directory when `None`.
     pub spool_dir: Option<PathBuf>,
     /// Secret for HS256 Bearer tokens; without it Bearer tokens are refused.
@@ -98,6 +105,12 @@ pub struct EngineSettings {
     pub max_schedule_days: i64,
     /// How many jobs one runner runs at once.
     pub max_running_jobs: usize,
+    /// How many OAuth connection attempts one account may have pending (5): starting
+    /// one more makes its oldest give way.
+    pub max_pending_connects_per_account: usize,
+    /// How many OAuth connection attempts this process keeps pending in all (10 000):
+    /// past it, `GET /api/connect/…` answers 503 until some finish or expire.
+    pub max_pending_connects: usize,
     /// What the envelope adds after a platform's "session has expired" sentence: how
     /// to reconnect in your product (`reconnect_hint`; upload-post's wording by
     /// default, `None` for nothing).
@@ -114,6 +127,7 @@ impl Default for EngineSettings {
             body_limits: BodyLimits::default(),
             publish_timeout: Duration::from_secs(600),
             url_fetch_timeout: Duration::from_secs(120),
+            fetch: FetchSettings::default(),
             spool_dir: None,
             jwt_secret: None,
             token_refresh_margin: Duration::from_secs(300),
@@ -126,6 +140,8 @@ impl Default for EngineSettings {
             follow_up_delay: Duration::from_secs(30),
             max_schedule_days: 365,
             max_running_jobs: 32,
+            max_pending_connects_per_account: 5,
+            max_pending_connects: 10_000,
             reconnect_hint: Some(UPLOAD_POST_RECONNECT_HINT.to_string()),
         }
     }
@@ -141,6 +157,9 @@ pub struct UploadRequest<S> {
     pub request_id: Option<String>,
     /// The `Idempotency-Key` (or `X-Idempotency-Key`) header, if any.
     pub idempotency_key: Option<String>,
+    /// The `Content-Length` header, if any: past `max_upload_bytes` the answer is 413
+    /// before the body is read, and it sets the upload's total deadline.
+    pub content_length: Option<u64>,
     /// The raw body.
     pub body: S,
 }
@@ -153,6 +172,7 @@ impl<S> UploadRequest<S> {
             content_type: None,
             request_id: None,
             idempotency_key: None,
+            content_length: None,
             body,
         }
     }
@@ -180,9 +200,12 @@ struct Inner {
     jobs: Arc<dyn JobStore>,
     media_store: MediaStore,
     connect_states: Arc<dyn ConnectStateStore>,
+    /// The connection attempts this process started and that may still finish.
+    pending_connects: crate::connect_state::PendingAttempts,
     auth: Authenticator,
     settings: EngineSettings,
-    http: reqwest::Client,
+    /// The guarded client for media given as URLs.
+    outbound: outbound::Outbound,
     tokens: Arc<TokenKeeper>,
     /// This engine's name in job leases.
     runner_id: String,

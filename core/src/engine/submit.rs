@@ -11,15 +11,16 @@ use futures::Stream;
 use rand::RngCore;
 use serde_json::{json, Map, Value};
 
+use super::validate::MediaPlan;
 use super::{checks, fetch, schedule, validate, Endpoint, Engine, UploadRequest};
 use crate::accounts::{Account, Profile};
 use crate::api_error::{ApiError, ApiResponse};
 use crate::error::{ErrorKind, PublishError};
-use crate::form::parse_body;
+use crate::form::{parse_body, MediaSource};
 use crate::jobs::{Insert, Job, Lease, MediaKind, PlatformRun, PlatformState};
 use crate::media::MediaFile;
 use crate::post::{FormFields, PostMedia};
-use crate::usage::{Admission, SocialAccount, UsageRequest};
+use crate::usage::{Admission, SocialAccount, Usage, UsageRequest};
 
 /// How long a job may stay between insert and admission before a duplicate request
 /// takes it for abandoned (its process died mid-admission) and starts afresh.
@@ -177,6 +178,7 @@ where
         .unwrap_or_else(std::env::temp_dir);
     let form = parse_body(
         request.content_type.as_deref(),
+        request.content_length,
         request.body,
         &inner.settings.body_limits,
         &spool_dir,
@@ -207,13 +209,7 @@ where
         )?),
         None => None,
     };
-    let media = fetch::resolve_media(
-        &inner.http,
-        valid.media,
-        &spool_dir,
-        inner.settings.body_limits.max_upload_bytes,
-    )
-    .await?;
+    fetch::check_count(&valid.media, &inner.outbound)?;
     let kind = match endpoint {
         Endpoint::Video => MediaKind::Video,
         Endpoint::Photos => MediaKind::Photo,
@@ -223,7 +219,8 @@ where
         profile: valid.profile_key,
         kind,
         fields: valid.fields,
-        media: media.files().to_vec(),
+        // Taken from the plan, fetched (when it has URLs) after the usage check.
+        media: Vec::new(),
         platforms: valid.platforms,
         scheduled_at: schedule.as_ref().map(|s| s.at),
         timezone: schedule.and_then(|s| s.timezone),
@@ -231,7 +228,11 @@ where
         request_id,
         is_async,
     };
-    let submitted = submit_for(engine, &account, &valid.profile, submission, now).await?;
+    let plan = Plan {
+        media: valid.media,
+        spool_dir,
+    };
+    let submitted = submit_for(engine, &account, &valid.profile, submission, plan, now).await?;
     let mut job = submitted.job;
     if !is_async && !job.has_every_result() && !is_waiting_for_schedule(&job) {
         job = engine
@@ -368,8 +369,32 @@ impl Engine {
                 )));
             }
         }
-        submit_for(self, &account, &profile, submission, now).await
+        let media = match submission.kind {
+            MediaKind::Video => {
+                MediaPlan::Video(MediaSource::File(Arc::clone(&submission.media[0])))
+            }
+            MediaKind::Photo => MediaPlan::Photos(
+                submission
+                    .media
+                    .iter()
+                    .cloned()
+                    .map(MediaSource::File)
+                    .collect(),
+            ),
+        };
+        let spool_dir = self.inner.settings.spool_dir.clone();
+        let plan = Plan {
+            media,
+            spool_dir: spool_dir.unwrap_or_else(std::env::temp_dir),
+        };
+        submit_for(self, &account, &profile, submission, plan, now).await
     }
+}
+
+/// A submission's media before its URLs (if any) are fetched, and where to spool them.
+struct Plan {
+    media: MediaPlan,
+    spool_dir: std::path::PathBuf,
 }
 
 async fn submit_for(
@@ -377,43 +402,27 @@ async fn submit_for(
     account: &Account,
     profile: &Profile,
     submission: Submission,
+    plan: Plan,
     now: DateTime<Utc>,
 ) -> Result<Submitted, ApiError> {
     let inner = &engine.inner;
-    let media = match submission.kind {
-        MediaKind::Video => PostMedia::Video(Arc::clone(&submission.media[0])),
-        MediaKind::Photo => PostMedia::Photos(submission.media.clone()),
-    };
-    let mut platforms = Vec::with_capacity(submission.platforms.len());
-    let mut social_accounts = Vec::new();
-    for name in &submission.platforms {
-        let Some(publisher) = inner.publishers.get(name.as_str()) else {
-            continue;
-        };
-        let mut run = PlatformRun::queued(publisher.id(), now);
-        let checked = match profile.connections.get(publisher.id()) {
-            None => Err(PublishError::not_connected(publisher.display_name())),
-            Some(connection) => {
-                let post = checks::post_for(publisher.id(), &submission.fields, &media);
-                checks::check_capabilities(publisher.as_ref(), &post).map(|()| {
-                    social_accounts.push(SocialAccount {
-                        platform: publisher.id().to_string(),
-                        platform_name: publisher.display_name().to_string(),
-                        account_name: connection.account_name.clone(),
-                    })
-                })
-            }
-        };
-        if let Err(err) = checked {
-            run.state = PlatformState::Failed;
-            run.result = Some(failure_result(
-                &err,
-                inner.settings.reconnect_hint.as_deref(),
-            ));
-            run.upload_timestamp = Some(now);
-        }
-        platforms.push(run);
-    }
+    // Media given as URLs is fetched only once the request is admitted; until then
+    // the platforms' media limits wait for the files.
+    let files = fetch::files_only(&plan.media);
+    let mut platforms: Vec<PlatformRun> = submission
+        .platforms
+        .iter()
+        .filter_map(|name| inner.publishers.get(name.as_str()))
+        .map(|publisher| PlatformRun::queued(publisher.id(), now))
+        .collect();
+    let mut social_accounts = check_platforms(
+        engine,
+        profile,
+        &submission.fields,
+        files.as_ref(),
+        &mut platforms,
+        now,
+    );
     let job_id = random_id();
     let mut job = Job {
         request_id: submission
@@ -450,53 +459,48 @@ async fn submit_for(
             duplicate: true,
         });
     }
-    let usage_request = UsageRequest {
-        account: &account.name,
-        now,
-        monthly_limit: account.plan.monthly_uploads,
-        daily_limit: account.plan.daily_uploads_per_account,
-        social_accounts: &social_accounts,
-    };
-    let admission = match inner.usage.admit(&usage_request).await {
-        Ok(admission) => admission,
-        Err(err) => {
-            forget(engine, &job.job_id).await;
-            return Err(ApiError::internal(
-                "The usage store is unavailable; try again later",
-                &err,
-            ));
+    let mut usage = admit(engine, account, &job.job_id, &social_accounts, now).await?;
+    let media = match files {
+        Some(media) => media,
+        None => {
+            let max_upload = inner.settings.body_limits.max_upload_bytes;
+            let max_total = inner
+                .settings
+                .fetch
+                .max_total_bytes
+                .map_or(max_upload, |max| max.min(max_upload));
+            let fetched =
+                fetch::resolve_media(&inner.outbound, plan.media, &plan.spool_dir, max_total).await;
+            let media = match fetched {
+                Ok(media) => media,
+                Err(err) => {
+                    give_back(engine, account, &social_accounts, now).await;
+                    forget(engine, &job.job_id).await;
+                    return Err(err);
+                }
+            };
+            let checked = check_platforms(
+                engine,
+                profile,
+                &submission.fields,
+                Some(&media),
+                &mut job.platforms,
+                now,
+            );
+            if checked != social_accounts {
+                // A platform refused the fetched media: it must not count for its day.
+                give_back(engine, account, &social_accounts, now).await;
+                social_accounts = checked;
+                usage = admit(engine, account, &job.job_id, &social_accounts, now).await?;
+            }
+            media
         }
     };
-    let usage = match admission {
-        Admission::Admitted(usage) => usage,
-        Admission::MonthlyLimitReached { limit } => {
-            forget(engine, &job.job_id).await;
-            return Err(ApiError::new(
-                429,
-                format!("You have reached your monthly limit of {limit} uploads"),
-            ));
-        }
-        Admission::DailyLimitReached {
-            limit,
-            social_account,
-        } => {
-            forget(engine, &job.job_id).await;
-            return Err(ApiError::new(
-                429,
-                format!(
-                    "You have reached the daily limit of {limit} uploads for: {} ({})",
-                    social_account.platform_name, social_account.account_name
-                ),
-            ));
-        }
-    };
-    for (index, file) in submission.media.iter().enumerate() {
+    for (index, file) in media.files().iter().enumerate() {
         match inner.media_store.put(&job.job_id, index, file).await {
             Ok(stored) => job.media.push(stored),
             Err(err) => {
-                if let Err(release) = inner.usage.release(&usage_request).await {
-                    tracing::error!(%release, "could not give back an upload whose media was not kept");
-                }
+                give_back(engine, account, &social_accounts, now).await;
                 let _ = inner.media_store.delete_job(&job.job_id).await;
                 forget(engine, &job.job_id).await;
                 return Err(ApiError::internal(
@@ -609,6 +613,110 @@ async fn insert_or_find_first(engine: &Engine, job: &Job) -> Result<Option<Job>,
 async fn forget(engine: &Engine, job_id: &str) {
     if let Err(err) = engine.inner.jobs.delete(job_id).await {
         tracing::error!(%err, job_id, "could not delete a job whose admission failed");
+    }
+}
+
+/// Checks every platform still queued in `runs`: connected, and (when the media is
+/// known) within its limits; a platform that is not becomes a failed result. The
+/// social accounts of the platforms still queued, in request order.
+fn check_platforms(
+    engine: &Engine,
+    profile: &Profile,
+    fields: &FormFields,
+    media: Option<&PostMedia>,
+    runs: &mut [PlatformRun],
+    now: DateTime<Utc>,
+) -> Vec<SocialAccount> {
+    let inner = &engine.inner;
+    let mut social_accounts = Vec::new();
+    for run in runs.iter_mut().filter(|run| !run.state.is_settled()) {
+        let Some(publisher) = inner.publishers.get(run.platform.as_str()) else {
+            continue;
+        };
+        let checked = match profile.connections.get(publisher.id()) {
+            None => Err(PublishError::not_connected(publisher.display_name())),
+            Some(connection) => media
+                .map_or(Ok(()), |media| {
+                    let post = checks::post_for(publisher.id(), fields, media);
+                    checks::check_capabilities(publisher.as_ref(), &post)
+                })
+                .map(|()| {
+                    social_accounts.push(SocialAccount {
+                        platform: publisher.id().to_string(),
+                        platform_name: publisher.display_name().to_string(),
+                        account_name: connection.account_name.clone(),
+                    })
+                }),
+        };
+        if let Err(err) = checked {
+            run.state = PlatformState::Failed;
+            run.result = Some(failure_result(
+                &err,
+                inner.settings.reconnect_hint.as_deref(),
+            ));
+            run.upload_timestamp = Some(now);
+        }
+    }
+    social_accounts
+}
+
+/// The usage request of `account` publishing to `social_accounts` at `now`.
+fn usage_request<'a>(
+    account: &'a Account,
+    social_accounts: &'a [SocialAccount],
+    now: DateTime<Utc>,
+) -> UsageRequest<'a> {
+    UsageRequest {
+        account: &account.name,
+        now,
+        monthly_limit: account.plan.monthly_uploads,
+        daily_limit: account.plan.daily_uploads_per_account,
+        social_accounts,
+    }
+}
+
+/// Counts the request (429 at a limit); on any refusal the job `job_id` is forgotten.
+async fn admit(
+    engine: &Engine,
+    account: &Account,
+    job_id: &str,
+    social_accounts: &[SocialAccount],
+    now: DateTime<Utc>,
+) -> Result<Usage, ApiError> {
+    let request = usage_request(account, social_accounts, now);
+    let refused = match engine.inner.usage.admit(&request).await {
+        Ok(Admission::Admitted(usage)) => return Ok(usage),
+        Ok(Admission::MonthlyLimitReached { limit }) => ApiError::new(
+            429,
+            format!("You have reached your monthly limit of {limit} uploads"),
+        ),
+        Ok(Admission::DailyLimitReached {
+            limit,
+            social_account,
+        }) => ApiError::new(
+            429,
+            format!(
+                "You have reached the daily limit of {limit} uploads for: {} ({})",
+                social_account.platform_name, social_account.account_name
+            ),
+        ),
+        Err(err) => ApiError::internal("The usage store is unavailable; try again later", &err),
+    };
+    forget(engine, job_id).await;
+    Err(refused)
+}
+
+/// Gives back what [`admit`] counted for a request that is not going ahead; logs when
+/// it cannot.
+async fn give_back(
+    engine: &Engine,
+    account: &Account,
+    social_accounts: &[SocialAccount],
+    now: DateTime<Utc>,
+) {
+    let request = usage_request(account, social_accounts, now);
+    if let Err(err) = engine.inner.usage.release(&request).await {
+        tracing::error!(%err, "could not give back the count of an upload that did not go ahead");
     }
 }
 

@@ -61,21 +61,19 @@ impl Publisher for Scripted {
         self.name
     }
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            video: Some(VideoLimits {
+        Capabilities::new()
+            .with_video(VideoLimits {
                 min_bytes: 1,
                 max_bytes: 1 << 30,
                 formats: vec!["video/mp4"],
-            }),
-            photos: Some(PhotoLimits {
+            })
+            .with_photos(PhotoLimits {
                 min_count: 1,
                 max_count: 3,
                 max_bytes_each: 1 << 20,
                 formats: vec!["image/jpeg"],
-            }),
-            max_title_chars: Some(100),
-            max_description_chars: None,
-        }
+            })
+            .with_max_title_chars(100)
     }
     async fn publish(&self, ctx: PublishContext<'_>) -> Result<Receipt, PublishError> {
         self.calls.fetch_add(1, Ordering::SeqCst);

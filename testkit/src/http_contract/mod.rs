@@ -18,11 +18,14 @@
 //! The checks: [`uploads`] (the contract table of the README: 401, 404, 400, 413, 415,
 //! 429 and the envelope), [`jobs`] (async, scheduled, status, history, schedule list,
 //! edit and cancel, retry, idempotency), [`tokens`] (token refresh and the connect
-//! redirect and callback) and [`routing`] (the media route with its headers and ranges,
-//! mounting under a prefix, unknown routes and methods).
+//! redirect and callback, bounded pending attempts), [`routing`] (the media route with
+//! its headers and ranges, mounting under a prefix, unknown routes and methods) and
+//! [`bounds`] (JSON and `nosniff` on every answer, over-cap lengths and part headers
+//! refused at once, file names of any bytes, Bearer `nbf` and expired keys).
 // A test suite: its panics are its failures.
 #![allow(clippy::unwrap_used)]
 
+pub mod bounds;
 pub mod harness;
 pub mod jobs;
 pub mod routing;
@@ -116,6 +119,12 @@ macro_rules! http_contract_suite {
             routing::everything_works_under_a_prefix,
             routing::unknown_routes_and_methods,
             routing::health_and_readiness_need_no_key,
+            tokens::pending_connect_attempts_are_bounded,
+            bounds::every_answer_is_json_with_nosniff,
+            bounds::a_declared_length_past_the_cap_is_413_at_once,
+            bounds::endless_part_headers_and_preambles_are_413_at_once,
+            bounds::any_file_name_keeps_a_file_a_file,
+            bounds::bearer_tokens_not_yet_valid_or_of_an_expired_key_are_401,
         );
     };
 }

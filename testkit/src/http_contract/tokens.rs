@@ -62,8 +62,8 @@ impl TokenProvider for Platform {
         let n = self.refreshes.fetch_add(1, Ordering::SeqCst) + 1;
         tokio::time::sleep(Duration::from_millis(50)).await;
         match *self.mode.lock().unwrap() {
-            Mode::Refuses => return Err(TokenError::Refused("invalid_grant".into())),
-            Mode::Unreachable => return Err(TokenError::Transient("connection refused".into())),
+            Mode::Refuses => return Err(TokenError::refused("invalid_grant")),
+            Mode::Unreachable => return Err(TokenError::transient("connection refused")),
             Mode::Works => {}
         }
         let presented = connection
@@ -73,8 +73,8 @@ impl TokenProvider for Platform {
             .expose_secret()
             .to_string();
         if !self.refresh_tokens.lock().unwrap().remove(&presented) {
-            return Err(TokenError::Refused(
-                "invalid_grant: refresh token already used".into(),
+            return Err(TokenError::refused(
+                "invalid_grant: refresh token already used",
             ));
         }
         let (access, refresh) = (format!("at-{n}"), format!("rt-{n}"));
@@ -115,7 +115,7 @@ impl TokenProvider for Platform {
             || redirect_uri != *self.redirect_uri.lock().unwrap()
             || challenge != *self.challenge.lock().unwrap()
         {
-            return Err(TokenError::Refused("invalid_grant".into()));
+            return Err(TokenError::refused("invalid_grant"));
         }
         self.valid.lock().unwrap().insert("at-connected".into());
         let mut connection = Connection::new("alpha_person", "at-connected");
@@ -133,14 +133,11 @@ impl Publisher for Tokened {
         "Alpha"
     }
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            video: Some(VideoLimits {
-                min_bytes: 1,
-                max_bytes: 1 << 30,
-                formats: vec![],
-            }),
-            ..Capabilities::default()
-        }
+        Capabilities::new().with_video(VideoLimits {
+            min_bytes: 1,
+            max_bytes: 1 << 30,
+            formats: vec![],
+        })
     }
     fn tokens(&self) -> Option<&dyn TokenProvider> {
         Some(self.0.as_ref())
@@ -437,4 +434,69 @@ pub async fn connect_errors_are_clear(serve: Serve) {
             json!({"success": false, "message": "Alpha refused the connection: invalid_grant. Start again from the beginning."})
         )
     );
+}
+
+/// The `state` of a connect redirect.
+fn state_of(location: Option<String>) -> String {
+    let location = url::Url::parse(&location.expect("a Location")).unwrap();
+    location
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string()
+}
+
+/// Pending connection attempts are bounded: a `user` over 256 bytes is a 400; an
+/// account keeps its five newest attempts (the oldest stops working when a sixth
+/// starts), and the newest still completes.
+pub async fn pending_connect_attempts_are_bounded(serve: Serve) {
+    let s = setup(serve, chrono::Duration::days(1), "at-0").await;
+    let long = "u".repeat(257);
+    let (status, _, body) = get(
+        &s.http,
+        &format!("/api/connect/alpha?user={long}"),
+        Some(&apikey()),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"success": false, "message": "Username too long: at most 256 bytes"})
+        )
+    );
+    let mut states = Vec::new();
+    for _ in 0..6 {
+        let (status, location, body) =
+            get(&s.http, "/api/connect/alpha?user=main", Some(&apikey())).await;
+        assert_eq!(status, 302, "{body}");
+        states.push(state_of(location));
+    }
+    let (status, _, body) = get(
+        &s.http,
+        &format!(
+            "/api/connect/alpha/callback?code=good-code&state={}",
+            states[0]
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"success": false, "message": "Unknown or expired connection attempt; start again from /api/connect/alpha"})
+        )
+    );
+    let (status, _, body) = get(
+        &s.http,
+        &format!(
+            "/api/connect/alpha/callback?code=good-code&state={}",
+            states[5]
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
 }

@@ -535,7 +535,7 @@ pub async fn urlencoded_with_unreachable_url_is_a_clear_400(serve: Serve) {
     assert_eq!(status, 400);
     let message = json["message"].as_str().unwrap();
     assert!(
-        message.starts_with("Could not fetch the video from its URL: "),
+        message.starts_with("The video could not be fetched"),
         "{message}"
     );
     assert!(
