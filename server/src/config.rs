@@ -1,6 +1,7 @@
 //! The ready server's configuration: a TOML file named by `FANOUT_CONFIG`, every key
 //! overridable by an environment variable (`FANOUT_ADDR` for `addr`,
-//! `FANOUT_STORE__PATH` for `store.path`).
+//! `FANOUT_STORE__PATH` for `store.path`, `FANOUT_STORE__URL` for a PostgreSQL
+//! store's URL).
 //!
 //! Unknown keys are refused with the key's name and the nearest valid one (a typo such
 //! as `sandox = false` must not leave a server in sandbox mode). With a config file,
@@ -18,6 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use fanout_core::{Connection, Plan};
 
+pub use crate::limits::{HttpConfig, RateLimitConfig};
+
 /// Every top-level key of [`Config`] (environment variables are read for these only).
 const TOP_LEVEL_KEYS: &[&str] = &[
     "addr",
@@ -34,6 +37,11 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "jobs",
     "plans",
     "accounts",
+    "accounts_owned",
+    "reconnect_hint",
+    "http",
+    "rate_limit",
+    "fetch",
     "platforms",
 ];
 
@@ -90,6 +98,28 @@ pub struct Config {
     /// Accounts seeded into the store at start-up (upsert).
     #[serde(default)]
     pub accounts: Vec<AccountConfig>,
+    /// The config owns the accounts: an account in the store that is not in
+    /// `[[accounts]]` cannot authenticate (its API key and its tokens are refused), so
+    /// removing an account from the file and restarting disables it. Its stored data
+    /// stays; putting it back in the file enables it again. Off by default (accounts
+    /// are only added and updated). The sandbox's demo account counts as configured
+    /// while it is seeded.
+    #[serde(default)]
+    pub accounts_owned: bool,
+    /// The sentence the envelope adds after a platform's "session has expired": how
+    /// to reconnect in your product. upload-post's wording by default; `""` for none.
+    #[serde(default = "defaults::reconnect_hint")]
+    pub reconnect_hint: String,
+    /// Connections and requests: timeouts, caps, shutdown grace (`[http]`).
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// Request budgets and the failed-authentication throttle (`[rate_limit]`).
+    #[serde(default)]
+    pub rate_limit: RateLimitConfig,
+    /// Media given as URLs: which addresses may be fetched, per-request totals, the
+    /// slowest rate accepted (`[fetch]`).
+    #[serde(default)]
+    pub fetch: FetchConfig,
     /// Per-platform settings (`[platforms.tiktok]` …), read by each platform crate.
     #[serde(default)]
     pub platforms: BTreeMap<String, figment::value::Value>,
@@ -105,8 +135,53 @@ pub enum StoreConfig {
         #[serde(default = "defaults::sqlite_path")]
         path: PathBuf,
     },
+    /// PostgreSQL: one database (and schema) shared by every instance, so limits,
+    /// jobs, OAuth attempts, media links and token refreshes hold across them.
+    Postgres {
+        /// `postgres://user:password@host:5432/database` (a secret: it may carry the
+        /// password; `FANOUT_STORE__URL` sets it from the environment).
+        url: StoreUrl,
+        /// Most connections this instance keeps open; the database's
+        /// `max_connections` must cover every instance's pool together.
+        #[serde(default = "defaults::pool_size")]
+        pool_size: usize,
+        /// The schema to keep the tables in (created when missing); unset, the
+        /// connection's `search_path` (normally `public`).
+        #[serde(default)]
+        schema: Option<String>,
+    },
     /// In memory; lost on exit.
     Memory,
+}
+
+/// A database URL, hidden in `Debug` (it may carry a password).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StoreUrl(String);
+
+impl StoreUrl {
+    /// A URL as written.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    /// The URL as written, password included: only for opening the store.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match url::Url::parse(&self.0) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("***"));
+                write!(f, "{:?}", url.as_str())
+            }
+            Ok(url) => write!(f, "{:?}", url.as_str()),
+            Err(_) => f.write_str("\"(a store URL, hidden)\""),
+        }
+    }
 }
 
 impl Default for StoreConfig {
@@ -127,6 +202,20 @@ pub enum MediaConfig {
         /// The directory.
         #[serde(default = "defaults::media_path")]
         path: PathBuf,
+    },
+    /// S3 or S3-compatible storage (MinIO, R2, …), for instances on several machines.
+    /// Credentials come from the environment (`AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, …), never from this file. Needs a
+    /// fanout built with the `s3` feature.
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The endpoint of S3-compatible storage (`http://minio:9000`); unset, AWS.
+        #[serde(default)]
+        endpoint: Option<String>,
+        /// The region; unset, `AWS_DEFAULT_REGION` or `us-east-1`.
+        #[serde(default)]
+        region: Option<String>,
     },
     /// In memory: every byte of every pending post is held in RAM. Tests only.
     Memory,
@@ -181,6 +270,58 @@ impl Default for JobsConfig {
     }
 }
 
+/// How media given as URLs is fetched (`[fetch]`).
+///
+/// Only global unicast addresses are fetched unless `allow` lists more blocks
+/// (`allow = ["127.0.0.0/8"]`); unset, the sandbox allows loopback and a real server
+/// nothing more.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FetchConfig {
+    /// Address blocks fetched from besides global ones (CIDR, e.g. `10.0.0.0/8`).
+    #[serde(default)]
+    pub allow: Option<Vec<fanout_core::IpCidr>>,
+    /// How many media one request may give as URLs (35).
+    #[serde(default)]
+    pub max_urls: Option<usize>,
+    /// How many bytes the URLs of one request may bring in all (`max_upload_bytes`).
+    #[serde(default)]
+    pub max_total_bytes: Option<u64>,
+    /// The slowest transfer accepted, in bytes per second over each window (16384).
+    #[serde(default)]
+    pub min_bytes_per_sec: Option<u64>,
+    /// The window that rate is measured over, and the longest wait for an answer (10).
+    #[serde(default)]
+    pub rate_window_secs: Option<u64>,
+    /// How many redirects one URL may take (5).
+    #[serde(default)]
+    pub max_redirects: Option<usize>,
+    /// How long one URL may take in all (120).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+}
+
+impl FetchConfig {
+    /// The engine's settings from this table; `sandbox` allows loopback when `allow`
+    /// is unset.
+    pub fn settings(&self, sandbox: bool) -> fanout_core::FetchSettings {
+        let mut settings = fanout_core::FetchSettings::default();
+        settings.allow = match &self.allow {
+            Some(allow) => allow.clone(),
+            None if sandbox => fanout_core::IpCidr::loopback(),
+            None => Vec::new(),
+        };
+        settings.max_urls = self.max_urls.unwrap_or(settings.max_urls);
+        settings.max_total_bytes = self.max_total_bytes.or(settings.max_total_bytes);
+        settings.min_bytes_per_sec = self.min_bytes_per_sec.unwrap_or(settings.min_bytes_per_sec);
+        if let Some(secs) = self.rate_window_secs {
+            settings.rate_window = std::time::Duration::from_secs(secs.max(1));
+        }
+        settings.max_redirects = self.max_redirects.unwrap_or(settings.max_redirects);
+        settings
+    }
+}
+
 /// An account to seed.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -211,10 +352,85 @@ pub struct ProfileConfig {
     pub connections: BTreeMap<String, Connection>,
 }
 
-/// A config problem, with what to change.
+/// What kind of config problem a [`ConfigError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigErrorKind {
+    /// A key no table has (a typo): the message names the nearest valid key.
+    UnknownKey,
+    /// A required key is missing.
+    Missing,
+    /// A value has the wrong type or is out of range, or settings contradict each other.
+    Invalid,
+    /// The config file could not be read or parsed.
+    Unreadable,
+    /// A secret is a known placeholder or too short to be safe outside sandbox mode.
+    Insecure,
+    /// The config asks for something this build does not contain (a cargo feature).
+    Unsupported,
+}
+
+/// A config problem: its kind, a sentence saying what to change, and the underlying
+/// error (figment's, a URL parser's…) as its [`std::error::Error::source`].
+///
+/// ```
+/// let err = fanout_server::Config::from_toml("sandox = false").unwrap_err();
+/// assert_eq!(err.kind(), fanout_server::ConfigErrorKind::UnknownKey);
+/// assert!(err.to_string().contains("did you mean `sandbox`?"));
+/// ```
 #[derive(Debug, thiserror::Error)]
-#[error("invalid configuration: {0}")]
-pub struct ConfigError(pub String);
+#[error("invalid configuration: {message}")]
+pub struct ConfigError {
+    kind: ConfigErrorKind,
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl ConfigError {
+    /// An error of `kind` with the given sentence.
+    pub fn new(kind: ConfigErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// [`ConfigErrorKind::Invalid`].
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ConfigErrorKind::Invalid, message)
+    }
+
+    /// [`ConfigErrorKind::Insecure`].
+    pub fn insecure(message: impl Into<String>) -> Self {
+        Self::new(ConfigErrorKind::Insecure, message)
+    }
+
+    /// [`ConfigErrorKind::Unsupported`].
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Self::new(ConfigErrorKind::Unsupported, message)
+    }
+
+    /// The same error with `source` as its cause.
+    pub fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> ConfigErrorKind {
+        self.kind
+    }
+
+    /// The sentence (without the "invalid configuration: " prefix).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
 
 impl Config {
     /// Reads `$FANOUT_CONFIG` (when set) and `FANOUT_*` environment variables.
@@ -263,29 +479,51 @@ impl Config {
             .unwrap_or_else(|| figment::value::Value::from(figment::value::Dict::new()));
         Figment::from(Serialized::defaults(section))
             .extract()
-            .map_err(|e| ConfigError(format!("[platforms.{name}]: {e}")))
+            .map_err(|e| ConfigError::invalid(format!("[platforms.{name}]: {e}")).with_source(e))
     }
 
     fn check(&self) -> Result<(), ConfigError> {
         for account in &self.accounts {
             if !self.plans.contains_key(&account.plan) {
-                return Err(ConfigError(format!(
+                return Err(ConfigError::invalid(format!(
                     "account `{}` names plan `{}`, which is not defined; add [plans.{}]",
                     account.name, account.plan, account.plan
                 )));
             }
         }
-        if self.max_upload_bytes == 0 {
-            return Err(ConfigError(
-                "max_upload_bytes must be greater than 0".into(),
+        if matches!(self.media, Some(MediaConfig::S3 { .. })) && !cfg!(feature = "s3") {
+            return Err(ConfigError::unsupported(
+                "[media] kind = \"s3\" needs a fanout built with the `s3` feature \
+                 (cargo build -p fanout-server --features s3); or use kind = \"local\" \
+                 with a directory every instance shares",
             ));
         }
+        if let StoreConfig::Postgres { pool_size: 0, .. } = self.store {
+            return Err(ConfigError::invalid("[store] pool_size must be at least 1"));
+        }
+        if self.max_upload_bytes == 0 {
+            return Err(ConfigError::invalid(
+                "max_upload_bytes must be greater than 0",
+            ));
+        }
+        self.http.check().map_err(ConfigError::invalid)?;
+        self.rate_limit
+            .check(&self.plans)
+            .map_err(ConfigError::invalid)?;
         Ok(())
     }
 }
 
 /// Words figment's errors for people: an unknown key names the nearest valid one.
 fn explain(errors: figment::Error) -> ConfigError {
+    use figment::error::Kind;
+    let kind = match &errors.kind {
+        Kind::UnknownField(..) => ConfigErrorKind::UnknownKey,
+        Kind::MissingField(..) => ConfigErrorKind::Missing,
+        Kind::Message(..) => ConfigErrorKind::Unreadable,
+        _ => ConfigErrorKind::Invalid,
+    };
+    let source = errors.clone();
     let sentences: Vec<String> = errors
         .into_iter()
         .map(|error| {
@@ -315,10 +553,14 @@ fn explain(errors: figment::Error) -> ConfigError {
             }
         })
         .collect();
-    ConfigError(sentences.join("; "))
+    ConfigError::new(kind, sentences.join("; ")).with_source(source)
 }
 
 mod defaults {
+    pub fn reconnect_hint() -> String {
+        fanout_core::UPLOAD_POST_RECONNECT_HINT.to_string()
+    }
+
     use std::path::PathBuf;
 
     pub fn addr() -> String {
@@ -338,6 +580,9 @@ mod defaults {
     }
     pub fn sqlite_path() -> PathBuf {
         PathBuf::from("fanout.db")
+    }
+    pub fn pool_size() -> usize {
+        16
     }
     pub fn media_path() -> PathBuf {
         PathBuf::from("fanout-media")
@@ -490,6 +735,55 @@ base_url = "http://127.0.0.1:1/"
     }
 
     #[test]
+    fn reads_a_postgres_store_and_hides_its_password() {
+        let c = Config::from_toml(
+            "[store]\nkind = \"postgres\"\nurl = \"postgres://fanout:pw-secret@db:5432/fanout\"\n\
+             schema = \"fanout\"\n[media]\nkind = \"local\"\npath = \"/shared/media\"",
+        )
+        .unwrap();
+        assert_eq!(
+            c.store,
+            StoreConfig::Postgres {
+                url: StoreUrl::new("postgres://fanout:pw-secret@db:5432/fanout"),
+                pool_size: 16,
+                schema: Some("fanout".into()),
+            }
+        );
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("pw-secret"), "{shown}");
+        assert!(shown.contains("db:5432"), "{shown}");
+        let err = Config::from_toml(
+            "[store]\nkind = \"postgres\"\nurl = \"postgres://db/x\"\npool_sise = 4",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "invalid configuration: unknown key `pool_sise` in [store]; did you mean `pool_size`?"
+        );
+    }
+
+    #[test]
+    fn s3_media_is_read_and_needs_the_feature() {
+        let toml =
+            "[media]\nkind = \"s3\"\nbucket = \"fanout\"\nendpoint = \"http://127.0.0.1:9000\"";
+        let read = Config::from_toml(toml);
+        if cfg!(feature = "s3") {
+            assert_eq!(
+                read.unwrap().media,
+                Some(MediaConfig::S3 {
+                    bucket: "fanout".into(),
+                    endpoint: Some("http://127.0.0.1:9000".into()),
+                    region: None,
+                })
+            );
+        } else {
+            let err = read.unwrap_err().to_string();
+            assert!(err.contains("`s3` feature"), "{err}");
+        }
+    }
+
+    #[test]
     fn unknown_plan_is_explained() {
         let err = Config::from_toml("[[accounts]]\nname = \"a\"\nplan = \"gold\"\n").unwrap_err();
         assert!(
@@ -519,5 +813,30 @@ base_url = "http://127.0.0.1:1/"
             assert_eq!(c.max_upload_bytes, 1000);
             Ok(())
         });
+    }
+
+    #[test]
+    fn errors_say_their_kind_and_keep_their_source() {
+        let unknown = Config::from_toml("sandox = false").unwrap_err();
+        assert_eq!(unknown.kind(), ConfigErrorKind::UnknownKey);
+        assert!(std::error::Error::source(&unknown).is_some());
+        let wrong_type = Config::from_toml("max_upload_bytes = \"lots\"").unwrap_err();
+        assert_eq!(wrong_type.kind(), ConfigErrorKind::Invalid);
+        let no_plan =
+            Config::from_toml("[[accounts]]\nname = \"a\"\nplan = \"gold\"\n").unwrap_err();
+        assert_eq!(no_plan.kind(), ConfigErrorKind::Invalid);
+        assert_eq!(
+            no_plan.message(),
+            "account `a` names plan `gold`, which is not defined; add [plans.gold]"
+        );
+        if !cfg!(feature = "s3") {
+            let s3 = Config::from_toml("[media]\nkind = \"s3\"\nbucket = \"b\"\n").unwrap_err();
+            assert_eq!(s3.kind(), ConfigErrorKind::Unsupported, "{s3}");
+        }
+        let placeholder = crate::secrets::check(
+            &Config::from_toml("sandbox = false\njwt_secret = \"change-me\"").unwrap(),
+        )
+        .unwrap_err();
+        assert_eq!(placeholder.kind(), ConfigErrorKind::Insecure);
     }
 }

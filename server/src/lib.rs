@@ -17,14 +17,21 @@
 #[cfg(feature = "actix")]
 mod actix;
 pub mod config;
+mod gate;
+mod limits;
+mod listener;
+mod middleware;
+mod owned;
 mod platforms;
 #[cfg(feature = "sandbox")]
 mod sandbox;
 #[cfg(not(feature = "sandbox"))]
 #[path = "no_sandbox.rs"]
 mod sandbox;
+pub mod secrets;
 mod seed;
 mod stores;
+mod sweep;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -36,7 +43,7 @@ use tokio::net::TcpListener;
 
 #[cfg(feature = "actix")]
 pub use actix::run_actix;
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, ConfigErrorKind};
 pub use sandbox::Sandbox;
 
 /// The demo account seeded when sandbox mode has no accounts configured.
@@ -76,6 +83,11 @@ pub struct App {
     engine: Engine,
     sandbox: Option<Arc<Sandbox>>,
     shutdown_grace: Duration,
+    /// Connections and requests: timeouts, caps, the HTTP shutdown grace.
+    http: config::HttpConfig,
+    /// Request ids, the failed-authentication throttle, budgets, the access log.
+    #[cfg_attr(not(feature = "actix"), allow(dead_code))]
+    gate: Arc<gate::Gate>,
     /// The temporary media directory of a memory store (removed after serving).
     media_dir: Option<tempfile::TempDir>,
 }
@@ -91,7 +103,11 @@ impl std::fmt::Debug for App {
 
 impl App {
     /// Binds `config.addr` and wires everything.
+    ///
+    /// Outside sandbox mode, placeholder secrets and a short `jwt_secret` are refused
+    /// first ([`secrets::check`]).
     pub async fn build(config: Config) -> Result<Self, ServerError> {
+        secrets::check(&config)?;
         let listener =
             TcpListener::bind(&config.addr)
                 .await
@@ -102,8 +118,9 @@ impl App {
         let local_addr = listener.local_addr()?;
         let public_base_url = match &config.public_base_url {
             Some(url) => url.clone(),
-            None => url::Url::parse(&format!("http://{local_addr}/"))
-                .map_err(|e| ConfigError(format!("public_base_url: {e}")))?,
+            None => url::Url::parse(&format!("http://{local_addr}/")).map_err(|e| {
+                ConfigError::invalid(format!("public_base_url: {e}")).with_source(e)
+            })?,
         };
         // Before any file is created: a build without the sandbox refuses it here.
         let sandbox = if config.sandbox {
@@ -114,15 +131,37 @@ impl App {
         let stores = stores::open(&config.store, config.media.as_ref()).await?;
         let media_dir = stores.media_dir;
         let directory = stores.directory;
-        seed::accounts(&config, directory.as_ref(), sandbox.as_deref()).await?;
+        let seeded = seed::accounts(&config, directory.as_ref(), sandbox.as_deref()).await?;
+        let directory: Arc<dyn fanout_core::AccountDirectory> = if config.accounts_owned {
+            Arc::new(owned::OwnedDirectory::new(
+                directory,
+                seeded.into_iter().collect(),
+            ))
+        } else {
+            directory
+        };
         let publishers = platforms::build(&config, sandbox.as_deref())?;
         let mut settings = EngineSettings::default();
         settings.body_limits.max_upload_bytes = config.max_upload_bytes;
         settings.publish_timeout = Duration::from_secs(config.publish_timeout_secs);
-        settings.spool_dir = config.spool_dir.clone();
+        let spool_base = config.spool_dir.clone().unwrap_or_else(std::env::temp_dir);
+        settings.spool_dir = Some(sweep::prepare(&spool_base).map_err(|e| {
+            ConfigError::invalid(format!(
+                "spool_dir: could not create a spool directory in {}: {e}",
+                spool_base.display()
+            ))
+        })?);
+        settings.body_limits.idle_timeout = Duration::from_secs(config.http.body_idle_timeout_secs);
+        settings.body_limits.min_upload_rate = config.http.min_upload_bytes_per_sec;
         settings.jwt_secret = config.jwt_secret.clone();
+        let hint = config.reconnect_hint.trim();
+        settings.reconnect_hint = (!hint.is_empty()).then(|| hint.to_string());
         settings.token_refresh_margin = Duration::from_secs(config.token_refresh_margin_secs);
         settings.media_link_ttl = Duration::from_secs(config.media_link_ttl_secs);
+        settings.fetch = config.fetch.settings(config.sandbox);
+        if let Some(secs) = config.fetch.timeout_secs {
+            settings.url_fetch_timeout = Duration::from_secs(secs.max(1));
+        }
         let jobs = &config.jobs;
         settings.sync_timeout = Duration::from_secs(jobs.sync_timeout_secs);
         settings.retry_window = Duration::from_secs(jobs.retry_window_secs);
@@ -136,12 +175,22 @@ impl App {
             .jobs(stores.jobs)
             .connect_states(stores.connect_states)
             .media_store(stores.media);
+        if let Some(links) = stores.media_links {
+            builder = builder.media_links(links);
+        }
         for publisher in publishers {
             builder = builder.publisher(publisher);
         }
-        let engine = builder.build().map_err(|e| ConfigError(e.to_string()))?;
+        let engine = builder
+            .build()
+            .map_err(|e| ConfigError::invalid(e.to_string()).with_source(e))?;
+        let gate = Arc::new(gate::Gate::new(&config, engine.directory().clone()));
         Ok(Self {
-            router: fanout_axum::router(engine.clone()),
+            router: fanout_axum::router(engine.clone()).layer(
+                axum::middleware::from_fn_with_state(gate.clone(), middleware::gate),
+            ),
+            gate,
+            http: config.http.clone(),
             listener,
             local_addr,
             engine,
@@ -203,17 +252,18 @@ impl App {
     }
 
     /// Runs the job runner and serves until `shutdown` completes; then stops taking
-    /// requests and claiming jobs, finishes the requests in flight, and gives running
-    /// jobs `[jobs] shutdown_grace_secs` to finish (the rest resume at the next start).
+    /// requests and claiming jobs, gives the requests in flight `[http]
+    /// shutdown_grace_secs` to finish (then closes their connections), and gives
+    /// running jobs `[jobs] shutdown_grace_secs` (the rest resume at the next start).
+    /// Connections are served with the limits of `[http]`.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let router = self.router.clone();
+        let http = self.http.clone();
         self.serve_with(|listener, _engine| async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
+            listener::serve(listener, router, &http, shutdown).await
         })
         .await
     }

@@ -18,7 +18,11 @@
 //! replace its tokens the operator reconnects the account (`/api/connect/<platform>`,
 //! which stores the new tokens) or removes the stored connection (or the account) from
 //! the store, after which the next start seeds the configured one again. Accounts that
-//! are no longer configured stay in the store.
+//! are no longer configured stay in the store; with `accounts_owned = true` they are
+//! disabled (see [`crate::owned`]).
+//!
+//! The sandbox's demo account (`Apikey sandbox-key`) is seeded only in sandbox mode
+//! with no accounts configured, and removed at every other start.
 //!
 //! In sandbox mode the fakes start empty at every start, so every access token the
 //! seeded accounts will use — the stored ones included — is registered with them.
@@ -29,6 +33,7 @@ use fanout_core::secrecy::ExposeSecret;
 use fanout_core::{Account, AccountDirectory, ApiKeyHash, Plan, Profile, StoreError};
 
 use crate::config::Config;
+use crate::SANDBOX_ACCOUNT;
 
 use crate::sandbox::Sandbox;
 
@@ -37,17 +42,30 @@ use crate::sandbox::Sandbox;
 /// connections are added, the API key, its expiry and the plan follow the config, and
 /// nothing stored is removed or overwritten. In sandbox mode every access token of the
 /// seeded accounts, stored or configured, is registered with the fakes.
+///
+/// The demo account exists only while it is seeded: in any other run (sandbox off,
+/// or accounts configured) a stored demo account is removed, so its well-known key
+/// never works outside the sandbox. Returns the names of the seeded accounts.
 pub(crate) async fn accounts(
     config: &Config,
     directory: &dyn AccountDirectory,
     sandbox: Option<&Sandbox>,
-) -> Result<(), StoreError> {
+) -> Result<Vec<String>, StoreError> {
     let mut configured = configured_accounts(config)?;
     if let Some(sandbox) = sandbox {
         if configured.is_empty() {
             configured.push(sandbox.demo_account());
         }
     }
+    if !configured.iter().any(|a| a.name == SANDBOX_ACCOUNT)
+        && directory.remove(SANDBOX_ACCOUNT).await?
+    {
+        tracing::info!(
+            account = SANDBOX_ACCOUNT,
+            "removed the sandbox's demo account: it exists only while the sandbox seeds it"
+        );
+    }
+    let names = configured.iter().map(|a| a.name.clone()).collect();
     for account in configured {
         let seeded = match directory.find_by_name(&account.name).await? {
             None => {
@@ -64,7 +82,7 @@ pub(crate) async fn accounts(
             }
         }
     }
-    Ok(())
+    Ok(names)
 }
 
 /// The accounts as the config describes them.

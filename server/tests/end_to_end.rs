@@ -143,6 +143,29 @@ async fn an_expired_linkedin_token_fails_linkedin_alone() {
 }
 
 #[tokio::test]
+async fn the_reconnect_hint_is_the_operators_sentence() {
+    // Top-level keys must precede the tables of the shared config.
+    let toml = format!(
+        "reconnect_hint = \"Open Settings → Connections to reconnect.\"\n{}",
+        config(PRO, "expired-li-token")
+    );
+    let server = start(&toml).await;
+    let (status, body) = post(
+        &server.base_url,
+        "/api/upload",
+        "ak_acme",
+        video_form(mp4_bytes(300_000), &["linkedin"]),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["results"]["linkedin"],
+        json!({"success": false, "error": "Your LinkedIn session has expired. Please reconnect your LinkedIn account. Open Settings → Connections to reconnect."})
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn the_sixth_upload_of_the_day_names_the_platform_and_account() {
     let server = start(&config(
         "monthly_uploads = 120\ndaily_uploads_per_account = 5",
