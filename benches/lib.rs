@@ -78,8 +78,8 @@ fn storage_toml(storage: Storage, dir: &Path) -> String {
     }
 }
 
-/// The benchmark config: sandbox, `storage` (files under `dir`), a plan that never
-/// runs out, and `extra` TOML appended (platform settings).
+/// The benchmark config: sandbox, `storage` (files under `dir`), a plan and a request
+/// budget that never run out, and `extra` TOML appended (platform settings).
 pub fn config_toml(storage: Storage, dir: &Path, extra: &str) -> String {
     let storage = storage_toml(storage, dir);
     format!(
@@ -88,6 +88,8 @@ sandbox = true
 max_upload_bytes = 8589934592
 spool_dir = {spool}
 {storage}
+[rate_limit]
+requests_per_minute = 4000000000
 [plans.bench]
 monthly_uploads = 100000000
 [[accounts]]
