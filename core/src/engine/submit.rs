@@ -350,10 +350,9 @@ impl Engine {
             .map(String::as_str)
             .collect();
         if !unknown.is_empty() {
-            return Err(ApiError::bad_request(format!(
-                "Invalid platforms: {}",
-                unknown.join(", ")
-            )));
+            return Err(ApiError::bad_request(
+                super::validate::invalid_platforms_of(&unknown),
+            ));
         }
         if let Some(at) = submission.scheduled_at {
             let max = chrono::Duration::days(self.inner.settings.max_schedule_days);
@@ -742,6 +741,52 @@ mod tests {
         assert_eq!(
             failure_result(&PublishError::rejected("No."), Some("Reconnect.")),
             json!({"success": false, "error": "No."})
+        );
+    }
+
+    #[tokio::test]
+    async fn the_typed_api_names_a_few_unknown_platforms_and_counts_the_rest() {
+        use crate::{
+            Account, AccountDirectory, MediaFile, MemoryDirectory, MemoryUsage, Plan, Profile,
+        };
+        let directory = Arc::new(MemoryDirectory::new());
+        directory
+            .upsert(Account {
+                name: "acme".into(),
+                api_key_hash: None,
+                api_key_expires_at: None,
+                plan: Plan {
+                    monthly_uploads: 10,
+                    daily_uploads_per_account: None,
+                },
+                profiles: [(
+                    "main".to_string(),
+                    Profile {
+                        username: "main".into(),
+                        connections: Default::default(),
+                    },
+                )]
+                .into(),
+            })
+            .await
+            .unwrap();
+        let engine = Engine::builder(directory, Arc::new(MemoryUsage::new()))
+            .public_base_url("http://127.0.0.1:1/".parse().unwrap())
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = MediaFile::from_bytes(dir.path(), vec![0u8; 16], None)
+            .await
+            .unwrap();
+        let mut submission =
+            Submission::new("acme", "main", MediaKind::Video, vec![Arc::new(file)]);
+        submission.fields = FormFields::from_pairs([("title", "t")]);
+        submission.platforms = (0..1000).map(|n| format!("nope{n}")).collect();
+        let err = engine.submit(submission).await.unwrap_err();
+        assert_eq!(err.status, 400);
+        assert_eq!(
+            err.message,
+            "Invalid platforms: nope0, nope1, nope2, nope3, nope4 and 995 more"
         );
     }
 }
