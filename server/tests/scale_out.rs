@@ -122,7 +122,7 @@ access_token = "li-daily"
 
 /// 30 jobs submitted to instance 1 for a moment just ahead, with all three instances'
 /// runners polling: every job completes and every platform got each post exactly
-/// once.
+/// once. Then one idempotency key sent to all three instances at once makes one job.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_jobs_from_one_instance_run_once_over_three() {
     let cluster = Cluster::start(Fakes::start().await, Setup::default()).await;
@@ -165,6 +165,52 @@ async fn thirty_jobs_from_one_instance_run_once_over_three() {
             titles.values().all(|n| *n == 1),
             "{platform} published a job twice: {titles:?}"
         );
+    }
+
+    // One idempotency key sent six times at once, two requests to each instance:
+    // one job, one post per platform, every answer naming the same request id.
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let form = video_form(
+            &video,
+            "idempotent",
+            &platforms,
+            &[("async_upload", "true")],
+        );
+        let base = cluster.url(i % 3 + 1);
+        tasks.push(tokio::spawn(async move {
+            let response = reqwest::Client::new()
+                .post(format!("{base}/api/upload"))
+                .header("authorization", format!("Apikey {KEY}"))
+                .header("idempotency-key", "one-key-three-instances")
+                .multipart(form)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap();
+            (status, body)
+        }));
+    }
+    let mut request_ids = std::collections::BTreeSet::new();
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        request_ids.insert(body["request_id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(request_ids.len(), 1, "{request_ids:?}");
+    let request_id = request_ids.into_iter().next().unwrap();
+    let done = wait_finished(&cluster.url(2), &format!("request_id={request_id}")).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    for platform in platforms {
+        let copies = cluster
+            .fakes
+            .fake(platform)
+            .published()
+            .into_iter()
+            .filter(|p| p.caption == "idempotent")
+            .count();
+        assert_eq!(copies, 1, "{platform}");
     }
 }
 
