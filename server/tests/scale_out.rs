@@ -155,6 +155,19 @@ async fn thirty_jobs_from_one_instance_run_once_over_three() {
             wait_finished(&cluster.url(i % 3 + 1), &format!("request_id={request_id}")).await;
         assert_eq!(done["status"], "completed", "{done}");
     }
+    // Each job was claimed once, by whichever runner got to it first (which ones did
+    // is up to timing, so only the total is asserted).
+    let claims: Vec<usize> = cluster
+        .instances
+        .iter()
+        .map(|i| i.output().matches("claimed a due job").count())
+        .collect();
+    assert_eq!(
+        claims.iter().sum::<usize>(),
+        30,
+        "claims per instance: {claims:?}"
+    );
+    println!("claims per instance: {claims:?}");
     for platform in platforms {
         let mut titles = BTreeMap::new();
         for post in cluster.fakes.fake(platform).published() {

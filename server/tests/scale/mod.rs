@@ -327,7 +327,8 @@ impl Instance {
         }
         let mut child = command
             .env("FANOUT_CONFIG", config)
-            .env("RUST_LOG", "warn")
+            // Warnings, and each claim of a due job (tests count them).
+            .env("RUST_LOG", "warn,fanout_core::engine::runner=info")
             .env("NO_COLOR", "1")
             .current_dir(dir)
             .stdin(Stdio::null())
