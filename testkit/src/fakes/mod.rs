@@ -60,7 +60,14 @@ pub(crate) use forward_oauth;
 
 #[cfg(feature = "instagram")]
 pub mod instagram;
+// Each fake uses the part of the shared OAuth state its platform needs.
 #[cfg(feature = "linkedin")]
 pub mod linkedin;
+#[cfg(any(feature = "tiktok", feature = "instagram", feature = "linkedin"))]
+#[cfg_attr(
+    not(all(feature = "tiktok", feature = "instagram", feature = "linkedin")),
+    allow(dead_code)
+)]
+mod oauth;
 #[cfg(feature = "tiktok")]
 pub mod tiktok;

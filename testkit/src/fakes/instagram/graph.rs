@@ -13,6 +13,7 @@ use serde_json::{json, Map, Value};
 use super::errors;
 use super::pull::pull_image;
 use super::state::{new_id, Account, Container, Kind, Phase, Shared, Upload};
+use crate::fakes::oauth::Refusal;
 use crate::record::PublishedPost;
 
 /// Longest caption, in characters.
@@ -52,36 +53,42 @@ pub(crate) async fn params(
     Ok(Params(map))
 }
 
+/// The request's token: `Authorization: Bearer`, else the `access_token` parameter.
+pub(crate) fn request_token<'a>(
+    headers: &'a HeaderMap,
+    params: &'a Params,
+) -> Result<&'a str, Response> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| params.get("access_token"))
+        .ok_or_else(|| {
+            errors::graph(
+                StatusCode::BAD_REQUEST,
+                2500,
+                None,
+                "An active access token must be used to query information about the current \
+                 user.",
+            )
+        })
+}
+
 /// The account of the request's token (`Authorization: Bearer` or `access_token`).
 pub(crate) fn authenticate(
     shared: &Shared,
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<Account, Response> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let Some(token) = bearer.or_else(|| params.get("access_token")) else {
-        return Err(errors::graph(
-            StatusCode::BAD_REQUEST,
-            2500,
-            None,
-            "An active access token must be used to query information about the current user.",
-        ));
-    };
-    if token.starts_with("expired") {
-        return Err(errors::expired_token());
-    }
-    let inner = shared.lock();
-    if inner.expired.contains(token) {
-        return Err(errors::expired_token());
-    }
-    inner
-        .tokens
-        .get(token)
-        .cloned()
-        .ok_or_else(errors::invalid_token)
+    let token = request_token(headers, params)?;
+    shared
+        .lock()
+        .oauth
+        .authenticate(token)
+        .map_err(|refusal| match refusal {
+            Refusal::Expired => errors::expired_token(),
+            _ => errors::invalid_token(),
+        })
 }
 
 /// Authenticates and checks the path's IG user id is the token's.

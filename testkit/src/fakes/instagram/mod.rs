@@ -133,13 +133,11 @@ impl FakeInstagram {
     pub fn accept_token(&self, token: &str, account_name: &str) {
         let mut inner = self.shared.lock();
         let user_id = inner.user_id(account_name);
-        inner.tokens.insert(
-            token.to_string(),
-            state::Account {
-                name: account_name.to_string(),
-                user_id,
-            },
-        );
+        let account = state::Account {
+            name: account_name.to_string(),
+            user_id,
+        };
+        inner.oauth.accept(token, account);
     }
 
     /// The IG user id of `account_name` (created on first use).
@@ -188,9 +186,10 @@ impl FakeInstagram {
 
     /// Sets the app credentials the OAuth routes accept.
     pub fn set_client(&self, client_id: &str, client_secret: &str) {
-        let mut inner = self.shared.lock();
-        inner.client_id = client_id.to_string();
-        inner.client_secret = client_secret.to_string();
+        self.shared
+            .lock()
+            .oauth
+            .set_client(client_id, client_secret);
     }
 
     /// A connection of `account_name` as a login leaves it: a Page token as access
@@ -201,7 +200,7 @@ impl FakeInstagram {
         expires_at: DateTime<Utc>,
     ) -> Connection {
         let mut inner = self.shared.lock();
-        let user_token = oauth::issue_user_token(&mut inner, account_name);
+        let user_token = inner.oauth.issue_refresh(account_name.to_string());
         let page_token = oauth::issue_page_token(&mut inner, account_name);
         let user_id = inner.user_id(account_name);
         let mut connection =
@@ -214,17 +213,17 @@ impl FakeInstagram {
     /// Makes the fake answer `token` (Page or user token) as expired (code 190,
     /// subcode 463), for publishing and for `fb_exchange_token`.
     pub fn expire_access_token(&self, token: &str) {
-        self.shared.lock().expired.insert(token.to_string());
+        self.shared.lock().oauth.expire(token);
     }
 
     /// Makes the fake answer the user token `token` as revoked (code 190, subcode 458).
     pub fn revoke_refresh_token(&self, token: &str) {
-        self.shared.lock().revoked.insert(token.to_string());
+        self.shared.lock().oauth.revoke(token);
     }
 
     /// How many `fb_exchange_token` calls (refreshes) arrived so far.
     pub fn refresh_calls(&self) -> usize {
-        self.shared.lock().refresh_calls
+        self.shared.lock().oauth.refresh_calls()
     }
 
     /// The fault switchboard (shared with the server).

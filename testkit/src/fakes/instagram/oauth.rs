@@ -13,8 +13,21 @@ use serde_json::json;
 use url::Url;
 
 use super::errors;
-use super::graph::{params, Params};
-use super::state::{new_id, new_token, Account, Code, Inner, Shared};
+use super::graph::{params, request_token, Params};
+use super::state::{new_id, Account, Inner, Shared};
+use crate::fakes::oauth::{CodeRefusal, OAuthRules, Refusal, Shape};
+
+/// Facebook Login's tokens (Page tokens `EAAP…` publish; user tokens `EAAU…` stand
+/// for refresh tokens; codes `AQ…`) and rules: `fb_exchange_token` replaces the user
+/// token; an expired user token is refused too; a code waits until it is used.
+pub(crate) const RULES: OAuthRules = OAuthRules {
+    access: Shape::new("EAAP", 16),
+    refresh: Shape::new("EAAU", 16),
+    code: Shape::new("AQ", 16),
+    rotate: true,
+    expiry_covers_refresh: true,
+    code_lifetime: None,
+};
 
 /// Seconds a long-lived user token lasts (60 days).
 pub(crate) const LONG_LIVED_SECS: i64 = 60 * 24 * 3600;
@@ -23,52 +36,51 @@ pub(crate) const SHORT_LIVED_SECS: i64 = 3600;
 /// Permissions the dialog insists on.
 const REQUIRED_SCOPES: &[&str] = &["instagram_basic", "instagram_content_publish"];
 
-/// Registers a long-lived user token of `account_name`.
-pub(crate) fn issue_user_token(inner: &mut Inner, account_name: &str) -> String {
-    let token = new_token("EAAU");
-    inner
-        .user_tokens
-        .insert(token.clone(), account_name.to_string());
-    token
-}
-
 /// Registers a Page token that publishes as `account_name`.
 pub(crate) fn issue_page_token(inner: &mut Inner, account_name: &str) -> String {
-    let token = new_token("EAAP");
     let user_id = inner.user_id(account_name);
-    inner.tokens.insert(
-        token.clone(),
-        Account {
-            name: account_name.to_string(),
-            user_id,
-        },
-    );
-    token
+    inner.oauth.issue_access(Account {
+        name: account_name.to_string(),
+        user_id,
+    })
 }
 
 fn bad_request(code: i64, subcode: Option<i64>, message: &str) -> Response {
     errors::graph(StatusCode::BAD_REQUEST, code, subcode, message)
 }
 
-/// The account of a live user token, or Graph's answer for a bad one.
-fn user_account(inner: &Inner, token: &str, app_id: &str) -> Result<String, Response> {
-    if inner.revoked.contains(token) {
-        return Err(bad_request(
+/// Graph's answer for a `client_id` that is not the app's.
+fn invalid_app() -> Response {
+    bad_request(
+        101,
+        None,
+        "Error validating application. Invalid application ID.",
+    )
+}
+
+/// Graph's answer for a refused user token.
+fn refused(inner: &Inner, refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Revoked => bad_request(
             190,
             Some(458),
             &format!(
-                "Error validating access token: The user has not authorized application {app_id}."
+                "Error validating access token: The user has not authorized application {}.",
+                inner.oauth.client_id()
             ),
-        ));
+        ),
+        Refusal::Expired => errors::expired_token(),
+        Refusal::Unknown => errors::invalid_token(),
     }
-    if inner.expired.contains(token) {
-        return Err(errors::expired_token());
-    }
+}
+
+/// The account of a live user token, or Graph's answer for a bad one.
+fn user_account(inner: &Inner, token: &str) -> Result<String, Response> {
     inner
-        .user_tokens
-        .get(token)
+        .oauth
+        .grant(token)
         .cloned()
-        .ok_or_else(errors::invalid_token)
+        .map_err(|refusal| refused(inner, refusal))
 }
 
 /// `GET /dialog/oauth`: checks the request and approves at once with a `302` to
@@ -82,12 +94,8 @@ pub(crate) async fn dialog(
         Err(r) => return r,
     };
     let mut inner = shared.lock();
-    if params.get("client_id") != Some(inner.client_id.as_str()) {
-        return bad_request(
-            101,
-            None,
-            "Error validating application. Invalid application ID.",
-        );
+    if !inner.oauth.is_client_id(params.get("client_id")) {
+        return invalid_app();
     }
     if params.get("response_type") != Some("code") {
         return errors::invalid_param("response_type must be code");
@@ -113,14 +121,7 @@ pub(crate) async fn dialog(
     };
     inner.dialog_accounts += 1;
     let account = format!("connected_{}", inner.dialog_accounts);
-    let code = new_token("AQ");
-    inner.codes.insert(
-        code.clone(),
-        Code {
-            account,
-            redirect_uri: redirect.as_str().to_string(),
-        },
-    );
+    let code = inner.oauth.issue_code(account, redirect.as_str());
     let mut location = redirect;
     location
         .query_pairs_mut()
@@ -146,14 +147,10 @@ pub(crate) async fn access_token(
         Err(r) => return r,
     };
     let mut inner = shared.lock();
-    if params.get("client_id") != Some(inner.client_id.as_str()) {
-        return bad_request(
-            101,
-            None,
-            "Error validating application. Invalid application ID.",
-        );
+    if !inner.oauth.is_client_id(params.get("client_id")) {
+        return invalid_app();
     }
-    if params.get("client_secret") != Some(inner.client_secret.as_str()) {
+    if !inner.oauth.is_client_secret(params.get("client_secret")) {
         // Graph answers this with code 1 and no `is_transient`.
         let body = json!({"error": {
             "message": "Error validating client secret.",
@@ -177,18 +174,14 @@ fn token_answer(token: &str, expires_in: i64) -> Response {
 
 /// A new long-lived user token for a live one; the old one stops working.
 fn exchange_token(inner: &mut Inner, params: &Params) -> Response {
-    inner.refresh_calls += 1;
+    inner.oauth.count_refresh();
     let Some(old) = params.get("fb_exchange_token") else {
         return errors::invalid_param("Missing parameter fb_exchange_token");
     };
-    let app_id = inner.client_id.clone();
-    let account = match user_account(inner, old, &app_id) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    inner.user_tokens.remove(old);
-    let token = issue_user_token(inner, &account);
-    token_answer(&token, LONG_LIVED_SECS)
+    match inner.oauth.redeem(old, |_| true) {
+        Ok((_, token)) => token_answer(&token, LONG_LIVED_SECS),
+        Err(refusal) => refused(inner, refusal),
+    }
 }
 
 /// A short-lived user token for a single-use code bound to its `redirect_uri`.
@@ -196,23 +189,20 @@ fn exchange_code(inner: &mut Inner, params: &Params) -> Response {
     let Some(code) = params.get("code") else {
         return errors::invalid_param("Missing parameter code");
     };
-    let Some(issued) = inner.codes.remove(code) else {
-        return bad_request(
+    match inner.oauth.redeem_code(code, params.get("redirect_uri")) {
+        Ok(account) => token_answer(&inner.oauth.issue_refresh(account), SHORT_LIVED_SECS),
+        Err(CodeRefusal::Invalid) => bad_request(
             100,
             Some(36009),
             "This authorization code has been used or is invalid.",
-        );
-    };
-    if params.get("redirect_uri") != Some(issued.redirect_uri.as_str()) {
-        return bad_request(
+        ),
+        Err(CodeRefusal::RedirectMismatch) => bad_request(
             100,
             Some(36008),
             "Error validating verification code. Please make sure your redirect_uri is \
              identical to the one you used in the OAuth dialog request",
-        );
+        ),
     }
-    let token = issue_user_token(inner, &issued.account);
-    token_answer(&token, SHORT_LIVED_SECS)
 }
 
 /// `GET /me/accounts?fields=access_token,instagram_business_account{id,username}`
@@ -227,18 +217,9 @@ pub(crate) async fn accounts(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
-    let Some(token) = bearer.or_else(|| params.get("access_token").map(str::to_string)) else {
-        return errors::graph(
-            StatusCode::BAD_REQUEST,
-            2500,
-            None,
-            "An active access token must be used to query information about the current user.",
-        );
+    let token = match request_token(&headers, &params) {
+        Ok(token) => token,
+        Err(r) => return r,
     };
     let fields = params.get("fields").unwrap_or_default();
     if !fields.contains("access_token") || !fields.contains("instagram_business_account") {
@@ -247,8 +228,7 @@ pub(crate) async fn accounts(
         );
     }
     let mut inner = shared.lock();
-    let app_id = inner.client_id.clone();
-    let account = match user_account(&inner, &token, &app_id) {
+    let account = match user_account(&inner, token) {
         Ok(a) => a,
         Err(r) => return r,
     };

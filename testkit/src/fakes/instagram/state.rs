@@ -1,10 +1,11 @@
 //! What the fake Instagram knows: tokens, accounts, containers, quotas.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use serde_json::{Map, Value};
 
+use crate::fakes::oauth::OAuthState;
 use crate::faults::Faults;
 use crate::record::{MediaHasher, PublishLog, ReceivedMedia};
 
@@ -81,10 +82,13 @@ pub(crate) struct Container {
 }
 
 /// Mutable state behind one lock (never held across an await).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Inner {
-    /// Token → account.
-    pub(crate) tokens: HashMap<String, Account>,
+    /// Page tokens (what publishes) → account; Facebook user tokens (the refresh
+    /// grants: what `fb_exchange_token` and `me/accounts` take) → account name; the
+    /// dialog's codes; the app id and secret; expired and revoked tokens; the
+    /// `fb_exchange_token` calls received.
+    pub(crate) oauth: OAuthState<Account, String>,
     /// Account name → IG user id.
     pub(crate) users: HashMap<String, String>,
     /// Containers by id.
@@ -101,32 +105,8 @@ pub(crate) struct Inner {
     pub(crate) processing_reads: u32,
     /// Comments posted, as (media id, message), in order.
     pub(crate) comments: Vec<(String, String)>,
-    /// The app id the OAuth routes accept.
-    pub(crate) client_id: String,
-    /// The app secret the token endpoint accepts.
-    pub(crate) client_secret: String,
-    /// Facebook user tokens (what `fb_exchange_token` and `me/accounts` take) → account
-    /// name.
-    pub(crate) user_tokens: HashMap<String, String>,
-    /// Unused authorization codes.
-    pub(crate) codes: HashMap<String, Code>,
-    /// Tokens (Page or user) answered as expired.
-    pub(crate) expired: HashSet<String>,
-    /// User tokens answered as revoked.
-    pub(crate) revoked: HashSet<String>,
-    /// `fb_exchange_token` calls received.
-    pub(crate) refresh_calls: usize,
     /// Accounts connected through the login dialog so far.
     pub(crate) dialog_accounts: u64,
-}
-
-/// An authorization code the login dialog issued.
-#[derive(Debug, Clone)]
-pub(crate) struct Code {
-    /// The account it connects.
-    pub(crate) account: String,
-    /// The `redirect_uri` of the dialog request; the exchange must repeat it.
-    pub(crate) redirect_uri: String,
 }
 
 /// Shared by every handler.
@@ -157,11 +137,20 @@ impl Shared {
                 .build()
                 .unwrap_or_default(),
             inner: Mutex::new(Inner {
+                oauth: OAuthState::new(
+                    super::oauth::RULES,
+                    super::FAKE_CLIENT_ID,
+                    super::FAKE_CLIENT_SECRET,
+                ),
+                users: HashMap::new(),
+                containers: HashMap::new(),
+                published_count: HashMap::new(),
                 quota_total: DEFAULT_QUOTA_TOTAL,
+                interrupt_upload_after: None,
+                upload_requests: 0,
                 processing_reads: 1,
-                client_id: super::FAKE_CLIENT_ID.to_string(),
-                client_secret: super::FAKE_CLIENT_SECRET.to_string(),
-                ..Inner::default()
+                comments: Vec::new(),
+                dialog_accounts: 0,
             }),
         }
     }
@@ -180,11 +169,6 @@ impl Inner {
             .or_insert_with(|| new_id("17841"))
             .clone()
     }
-}
-
-/// A fresh opaque token with `prefix`.
-pub(crate) fn new_token(prefix: &str) -> String {
-    format!("{prefix}{:032x}", rand::random::<u128>())
 }
 
 /// A fresh numeric id with `prefix`, like Graph's.

@@ -47,7 +47,7 @@ fn authenticate(shared: &Shared, headers: &HeaderMap, id: &str) -> Result<Accoun
         ));
     }
     let inner = shared.lock();
-    let Some(account) = inner.tokens.get(token).cloned() else {
+    let Some(account) = inner.oauth.account(token).cloned() else {
         return Err(auth_error("Invalid OAuth access token."));
     };
     match inner.containers.get(id) {

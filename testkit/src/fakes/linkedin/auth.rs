@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::errors;
 use super::state::{Member, Shared};
+use crate::fakes::oauth::Refusal;
 
 /// The oldest `LinkedIn-Version` the fake serves.
 const OLDEST_VERSION: u32 = 202401;
@@ -28,18 +29,12 @@ pub(crate) fn member(shared: &Shared, headers: &HeaderMap) -> Result<Member, Res
     else {
         return Err(errors::invalid_token());
     };
-    if token.starts_with("expired") || shared.lock().expired_tokens.contains(token) {
-        return Err(errors::expired_token());
+    let member = shared.lock().oauth.authenticate(token);
+    match member {
+        Err(Refusal::Expired) => Err(errors::expired_token()),
+        _ if token.starts_with("revoked") => Err(errors::revoked_token()),
+        member => member.map_err(|_| errors::invalid_token()),
     }
-    if token.starts_with("revoked") {
-        return Err(errors::revoked_token());
-    }
-    shared
-        .lock()
-        .tokens
-        .get(token)
-        .cloned()
-        .ok_or_else(errors::invalid_token)
 }
 
 /// A `/rest` call: a known token, an active `LinkedIn-Version` (`YYYYMM` or

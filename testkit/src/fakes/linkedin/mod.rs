@@ -128,13 +128,8 @@ impl FakeLinkedIn {
     /// Accepts `token` for the member `account_name`; the member's person id is
     /// derived from the name ([`FakeLinkedIn::person_urn`]).
     pub fn accept_token(&self, token: &str, account_name: &str) {
-        self.shared.lock().tokens.insert(
-            token.to_string(),
-            Member {
-                name: account_name.to_string(),
-                person_id: state::person_id(account_name),
-            },
-        );
+        let member = Member::named(account_name);
+        self.shared.lock().oauth.accept(token, member);
     }
 
     /// `urn:li:person:<id>` of the member `account_name`.
@@ -208,9 +203,10 @@ impl FakeLinkedIn {
     /// Sets the app credentials the OAuth endpoints accept (by default
     /// [`DEFAULT_CLIENT_ID`] / [`DEFAULT_CLIENT_SECRET`]).
     pub fn set_client(&self, client_id: &str, client_secret: &str) {
-        let mut inner = self.shared.lock();
-        inner.client_id = client_id.to_string();
-        inner.client_secret = client_secret.to_string();
+        self.shared
+            .lock()
+            .oauth
+            .set_client(client_id, client_secret);
     }
 
     /// A connection for the member `account_name` (attributes as
@@ -223,19 +219,11 @@ impl FakeLinkedIn {
         expires_at: chrono::DateTime<chrono::Utc>,
     ) -> Connection {
         let mut connection = FakePlatform::connection(self, account_name);
-        let refresh = format!("AQX{:032x}", rand::random::<u128>());
-        self.shared.lock().refresh_tokens.insert(
-            refresh.clone(),
-            state::RefreshGrant {
-                member: Member {
-                    name: account_name.to_string(),
-                    person_id: state::person_id(account_name),
-                },
-                scope: "openid profile w_member_social".to_string(),
-                expires_at: chrono::Utc::now()
-                    + chrono::Duration::seconds(oauth::REFRESH_TOKEN_SECS),
-            },
-        );
+        let refresh = self.shared.lock().oauth.issue_refresh(state::RefreshGrant {
+            member: Member::named(account_name),
+            scope: "openid profile w_member_social".to_string(),
+            expires_at: chrono::Utc::now() + chrono::Duration::seconds(oauth::REFRESH_TOKEN_SECS),
+        });
         connection.refresh_token = Some(refresh.into());
         connection.expires_at = Some(expires_at);
         connection
@@ -243,24 +231,24 @@ impl FakeLinkedIn {
 
     /// From now on the API answers `token` with 401 `EXPIRED_ACCESS_TOKEN`.
     pub fn expire_access_token(&self, token: &str) {
-        self.shared.lock().expired_tokens.insert(token.to_string());
+        self.shared.lock().oauth.expire(token);
     }
 
     /// From now on the token endpoint answers `token` with `invalid_grant`.
     pub fn revoke_refresh_token(&self, token: &str) {
-        self.shared.lock().refresh_tokens.remove(token);
+        self.shared.lock().oauth.revoke(token);
     }
 
     /// Whether a refresh replaces the refresh token (the old one then stops working).
     /// LinkedIn does not rotate (the default, `false`): it answers the same refresh
     /// token, which keeps the lifetime of the original consent.
     pub fn set_rotate_refresh_tokens(&self, rotate: bool) {
-        self.shared.lock().rotate_refresh_tokens = rotate;
+        self.shared.lock().oauth.set_rotate(rotate);
     }
 
     /// How many `grant_type=refresh_token` requests reached the token endpoint.
     pub fn refresh_calls(&self) -> usize {
-        self.shared.lock().refresh_calls
+        self.shared.lock().oauth.refresh_calls()
     }
 
     /// The member name the `n`-th approval of the authorization page connects
@@ -285,8 +273,11 @@ impl FakePlatform for FakeLinkedIn {
     }
 
     fn connection(&self, account_name: &str) -> Connection {
-        let token = format!("AQV{:032x}", rand::random::<u128>());
-        self.accept_token(&token, account_name);
+        let token = self
+            .shared
+            .lock()
+            .oauth
+            .issue_access(Member::named(account_name));
         Connection::new(account_name, token)
             .with_attribute("author_urn", self.person_urn(account_name))
     }

@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -29,7 +29,20 @@ use chrono::Utc;
 use serde_json::json;
 use url::Url;
 
-use super::state::{person_id, AuthCode, Member, RefreshGrant, Shared};
+use super::state::{AuthCode, Member, RefreshGrant, Shared};
+use crate::fakes::oauth::{self, CodeRefusal, OAuthRules, Shape};
+
+/// LinkedIn's tokens (`AQV…` access, `AQX…` refresh, `AQT…` codes) and rules: a
+/// refresh answers the same refresh token unless a test turns rotation on; "expired"
+/// concerns access tokens only; a code lives 30 minutes.
+pub(crate) const RULES: OAuthRules = OAuthRules {
+    access: Shape::new("AQV", 16),
+    refresh: Shape::new("AQX", 16),
+    code: Shape::new("AQT", 16),
+    rotate: false,
+    expiry_covers_refresh: false,
+    code_lifetime: Some(CODE_LIFETIME),
+};
 
 /// Access tokens live 60 days.
 pub(crate) const ACCESS_TOKEN_SECS: i64 = 60 * 24 * 3600;
@@ -61,9 +74,13 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
         .into_response()
 }
 
-/// A new opaque token with LinkedIn's look (`AQ…`).
-fn new_token(prefix: &str) -> String {
-    format!("{prefix}{:032x}", rand::random::<u128>())
+/// A bad code or refresh token: LinkedIn does not say which.
+fn invalid_grant() -> Response {
+    oauth_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "The provided authorization grant or refresh token is invalid, expired or revoked",
+    )
 }
 
 /// `GET /oauth/v2/authorization`: auto-approves and redirects with a code.
@@ -72,8 +89,7 @@ pub(crate) async fn authorize(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let get = |k: &str| query.get(k).map(String::as_str).unwrap_or("");
-    let client_id = shared.lock().client_id.clone();
-    if get("client_id") != client_id {
+    if !shared.lock().oauth.is_client_id(Some(get("client_id"))) {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_client",
@@ -129,25 +145,16 @@ pub(crate) async fn authorize(
             &format!("Scope \"{bad}\" is not authorized for your application"),
         );
     }
-    let code = new_token("AQT");
-    {
+    let code = {
         let mut inner = shared.lock();
         inner.authorized_members += 1;
         let name = super::FakeLinkedIn::authorized_member_name(inner.authorized_members);
-        let member = Member {
-            person_id: person_id(&name),
-            name,
+        let code = AuthCode {
+            member: Member::named(&name),
+            scope: scopes.join(" "),
         };
-        inner.codes.insert(
-            code.clone(),
-            AuthCode {
-                member,
-                redirect_uri: redirect.as_str().to_string(),
-                scope: scopes.join(" "),
-                expires_at: Instant::now() + CODE_LIFETIME,
-            },
-        );
-    }
+        inner.oauth.issue_code(code, redirect.as_str())
+    };
     let mut to = redirect;
     to.query_pairs_mut()
         .append_pair("code", &code)
@@ -169,38 +176,33 @@ pub(crate) async fn access_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form_encoded = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !form_encoded {
+    let Some(form) = oauth::form(&headers, &body) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "Content-Type must be application/x-www-form-urlencoded",
         );
-    }
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    };
     let grant_type = form.get("grant_type").map(String::as_str).unwrap_or("");
     if grant_type == "refresh_token" {
-        shared.lock().refresh_calls += 1;
+        shared.lock().oauth.count_refresh();
     }
     for key in ["grant_type", "client_id", "client_secret"] {
         if form.get(key).is_none_or(|v| v.is_empty()) {
             return missing(key);
         }
     }
+    let field = |key: &str| form.get(key).map(String::as_str);
+    if !shared
+        .lock()
+        .oauth
+        .is_client(field("client_id"), field("client_secret"))
     {
-        let inner = shared.lock();
-        if form.get("client_id") != Some(&inner.client_id)
-            || form.get("client_secret") != Some(&inner.client_secret)
-        {
-            return oauth_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "Client authentication failed",
-            );
-        }
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed",
+        );
     }
     match grant_type {
         "authorization_code" => exchange_code(&shared, &form),
@@ -229,40 +231,28 @@ fn exchange_code(shared: &Shared, form: &HashMap<String, String>) -> Response {
     }
     let mut inner = shared.lock();
     // A code works once, whatever the outcome of its exchange.
-    let Some(code) = form.get("code").and_then(|c| inner.codes.remove(c)) else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            "The provided authorization grant or refresh token is invalid, expired or revoked",
-        );
+    let field = |key: &str| form.get(key).map(String::as_str);
+    let code = match inner
+        .oauth
+        .redeem_code(field("code").unwrap_or(""), field("redirect_uri"))
+    {
+        Ok(code) => code,
+        Err(CodeRefusal::Invalid) => return invalid_grant(),
+        Err(CodeRefusal::RedirectMismatch) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Unable to retrieve access token: appid/redirect uri/code verifier does not \
+                 match authorization code. Or authorization code expired.",
+            )
+        }
     };
-    if code.expires_at <= Instant::now() {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            "The provided authorization grant or refresh token is invalid, expired or revoked",
-        );
-    }
-    if form.get("redirect_uri") != Some(&code.redirect_uri) {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "Unable to retrieve access token: appid/redirect uri/code verifier does not \
-             match authorization code. Or authorization code expired.",
-        );
-    }
-    let access = new_token("AQV");
-    let refresh = new_token("AQX");
-    let expires_at = Utc::now() + chrono::Duration::seconds(REFRESH_TOKEN_SECS);
-    inner.tokens.insert(access.clone(), code.member.clone());
-    inner.refresh_tokens.insert(
-        refresh.clone(),
-        RefreshGrant {
-            member: code.member,
-            scope: code.scope.clone(),
-            expires_at,
-        },
-    );
+    let access = inner.oauth.issue_access(code.member.clone());
+    let refresh = inner.oauth.issue_refresh(RefreshGrant {
+        member: code.member,
+        scope: code.scope.clone(),
+        expires_at: Utc::now() + chrono::Duration::seconds(REFRESH_TOKEN_SECS),
+    });
     Json(json!({
         "access_token": access,
         "expires_in": ACCESS_TOKEN_SECS,
@@ -279,27 +269,10 @@ fn refresh(shared: &Shared, form: &HashMap<String, String>) -> Response {
     };
     let mut inner = shared.lock();
     let now = Utc::now();
-    let grant = match inner.refresh_tokens.get(token) {
-        Some(grant) if grant.expires_at > now => grant.clone(),
-        _ => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                "The provided authorization grant or refresh token is invalid, expired or \
-                 revoked",
-            )
-        }
+    let Ok((grant, refresh)) = inner.oauth.redeem(token, |grant| grant.expires_at > now) else {
+        return invalid_grant();
     };
-    let access = new_token("AQV");
-    inner.tokens.insert(access.clone(), grant.member.clone());
-    let refresh = if inner.rotate_refresh_tokens {
-        inner.refresh_tokens.remove(token);
-        let fresh = new_token("AQX");
-        inner.refresh_tokens.insert(fresh.clone(), grant.clone());
-        fresh
-    } else {
-        token.clone()
-    };
+    let access = inner.oauth.issue_access(grant.member.clone());
     Json(json!({
         "access_token": access,
         "expires_in": ACCESS_TOKEN_SECS,

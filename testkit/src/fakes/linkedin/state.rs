@@ -1,12 +1,13 @@
 //! What the fake LinkedIn knows: tokens, members, organizations, videos, images.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::fakes::oauth::OAuthState;
 use crate::faults::Faults;
 use crate::record::{MediaHasher, PublishLog, ReceivedMedia};
 
@@ -35,6 +36,14 @@ pub(crate) struct Member {
 }
 
 impl Member {
+    /// The member `account_name`, its person id derived from the name.
+    pub(crate) fn named(account_name: &str) -> Self {
+        Self {
+            name: account_name.to_string(),
+            person_id: person_id(account_name),
+        }
+    }
+
     /// `urn:li:person:<id>`.
     pub(crate) fn urn(&self) -> String {
         format!("urn:li:person:{}", self.person_id)
@@ -149,38 +158,22 @@ pub(crate) struct RefreshGrant {
     pub(crate) expires_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// An authorization code the fake handed out (single use).
+/// What an authorization code carries besides its `redirect_uri` and lifetime.
 #[derive(Debug, Clone)]
 pub(crate) struct AuthCode {
     /// The member it connects.
     pub(crate) member: Member,
-    /// The `redirect_uri` it was issued to; the exchange must quote it exactly.
-    pub(crate) redirect_uri: String,
     /// The scopes granted (space-separated).
     pub(crate) scope: String,
-    /// When it stops working (LinkedIn: 30 minutes).
-    pub(crate) expires_at: Instant,
 }
 
 /// Everything mutable.
 #[derive(Debug)]
 pub(crate) struct Inner {
-    /// Known tokens.
-    pub(crate) tokens: HashMap<String, Member>,
-    /// Access tokens a test declared expired.
-    pub(crate) expired_tokens: HashSet<String>,
-    /// Live refresh tokens.
-    pub(crate) refresh_tokens: HashMap<String, RefreshGrant>,
-    /// Unused authorization codes.
-    pub(crate) codes: HashMap<String, AuthCode>,
-    /// The app's `client_id` the OAuth endpoints accept.
-    pub(crate) client_id: String,
-    /// The app's `client_secret` the token endpoint accepts.
-    pub(crate) client_secret: String,
-    /// Whether a refresh replaces the refresh token (LinkedIn does not).
-    pub(crate) rotate_refresh_tokens: bool,
-    /// Refresh requests that reached the token endpoint.
-    pub(crate) refresh_calls: usize,
+    /// Known tokens, refresh tokens (kept on refresh unless a test turns rotation
+    /// on), codes, the app's `client_id` / `client_secret`, and the refresh requests
+    /// that reached the token endpoint.
+    pub(crate) oauth: OAuthState<Member, RefreshGrant, AuthCode>,
     /// Members connected through the authorization page so far.
     pub(crate) authorized_members: u64,
     /// Organizations each account (by name) administers.
@@ -255,14 +248,11 @@ impl Shared {
             faults: Faults::default(),
             log: PublishLog::default(),
             inner: Mutex::new(Inner {
-                tokens: HashMap::new(),
-                expired_tokens: HashSet::new(),
-                refresh_tokens: HashMap::new(),
-                codes: HashMap::new(),
-                client_id: DEFAULT_CLIENT_ID.to_string(),
-                client_secret: DEFAULT_CLIENT_SECRET.to_string(),
-                rotate_refresh_tokens: false,
-                refresh_calls: 0,
+                oauth: OAuthState::new(
+                    super::oauth::RULES,
+                    DEFAULT_CLIENT_ID,
+                    DEFAULT_CLIENT_SECRET,
+                ),
                 authorized_members: 0,
                 organizations: HashMap::new(),
                 videos: HashMap::new(),

@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 use super::errors;
 use super::pull;
 use super::state::{new_publish_id, random_hex, Account, Phase, PostState, Shared, Upload};
+use crate::fakes::oauth::Refusal;
 
 /// Largest JSON body the fake reads (media never comes here).
 const MAX_JSON_BYTES: usize = 64 * 1024;
@@ -63,18 +64,14 @@ pub(crate) fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Accou
     else {
         return Err(errors::token(errors::INVALID_TOKEN));
     };
-    if token.starts_with("expired") {
-        return Err(errors::token(errors::EXPIRED_TOKEN));
-    }
-    let inner = shared.lock();
-    if inner.expired_tokens.contains(token) {
-        return Err(errors::token(errors::EXPIRED_TOKEN));
-    }
-    inner
-        .tokens
-        .get(token)
-        .cloned()
-        .ok_or_else(|| errors::token(errors::INVALID_TOKEN))
+    shared
+        .lock()
+        .oauth
+        .authenticate(token)
+        .map_err(|refusal| match refusal {
+            Refusal::Expired => errors::token(errors::EXPIRED_TOKEN),
+            _ => errors::token(errors::INVALID_TOKEN),
+        })
 }
 
 /// `Content-Type: application/json; charset=UTF-8`.

@@ -68,7 +68,7 @@ use crate::faults::{apply_faults, Faults};
 use crate::record::PublishedPost;
 use crate::server::FakeServer;
 pub use state::ALL_PRIVACY_LEVELS;
-use state::{random_hex, Grant, Shared};
+use state::{Grant, Shared};
 
 /// The client key the fake's OAuth endpoints accept until [`FakeTikTok::set_client`].
 pub const FAKE_CLIENT_KEY: &str = "fake-tiktok-client-key";
@@ -130,13 +130,16 @@ impl FakeTikTok {
     pub fn accept_token(&self, token: &str, account_name: &str) {
         let mut inner = self.shared.lock();
         let account = inner.account_named(account_name);
-        inner.tokens.insert(token.to_string(), account);
+        inner.oauth.accept(token, account);
     }
 
     /// Sets the client key and secret the OAuth endpoints accept (default
     /// [`FAKE_CLIENT_KEY`] / [`FAKE_CLIENT_SECRET`]).
     pub fn set_client(&self, client_id: &str, client_secret: &str) {
-        self.shared.lock().client = (client_id.to_string(), client_secret.to_string());
+        self.shared
+            .lock()
+            .oauth
+            .set_client(client_id, client_secret);
     }
 
     /// A connection for the account `account_name` with a new access token, a refresh
@@ -147,18 +150,13 @@ impl FakeTikTok {
         account_name: &str,
         expires_at: chrono::DateTime<chrono::Utc>,
     ) -> Connection {
-        let access = format!("act.{}", random_hex(24));
-        let refresh = format!("rft.{}", random_hex(24));
         let mut inner = self.shared.lock();
         let account = inner.account_named(account_name);
-        inner.tokens.insert(access.clone(), account.clone());
-        inner.refresh_tokens.insert(
-            refresh.clone(),
-            Grant {
-                account: account.clone(),
-                scope: "user.info.basic,video.publish,video.upload".to_string(),
-            },
-        );
+        let access = inner.oauth.issue_access(account.clone());
+        let refresh = inner.oauth.issue_refresh(Grant {
+            account: account.clone(),
+            scope: "user.info.basic,video.publish,video.upload".to_string(),
+        });
         drop(inner);
         let mut connection =
             Connection::new(account_name, access).with_attribute("open_id", account.open_id);
@@ -169,17 +167,17 @@ impl FakeTikTok {
 
     /// From now on the fake answers `token` as expired (401 `access_token_invalid`).
     pub fn expire_access_token(&self, token: &str) {
-        self.shared.lock().expired_tokens.insert(token.to_string());
+        self.shared.lock().oauth.expire(token);
     }
 
     /// From now on the token endpoint refuses `token` (`invalid_grant`).
     pub fn revoke_refresh_token(&self, token: &str) {
-        self.shared.lock().refresh_tokens.remove(token);
+        self.shared.lock().oauth.revoke(token);
     }
 
     /// How many `grant_type=refresh_token` requests reached the token endpoint.
     pub fn refresh_calls(&self) -> usize {
-        self.shared.lock().refresh_calls
+        self.shared.lock().oauth.refresh_calls()
     }
 
     /// Sets `expires_in` of the access tokens the token endpoint issues (default
@@ -241,8 +239,10 @@ impl FakePlatform for FakeTikTok {
     }
 
     fn connection(&self, account_name: &str) -> Connection {
-        let token = format!("act.{}", random_hex(24));
-        self.accept_token(&token, account_name);
+        let mut inner = self.shared.lock();
+        let account = inner.account_named(account_name);
+        let token = inner.oauth.issue_access(account);
+        drop(inner);
         Connection::new(account_name, token)
     }
 

@@ -16,7 +16,19 @@ use url::Url;
 
 use super::api::authenticate;
 use super::errors;
-use super::state::{random_hex, Account, Grant, PendingCode, Shared};
+use super::state::{random_hex, Account, Grant, Inner, PendingCode, Shared};
+use crate::fakes::oauth::{self, CodeRefusal, OAuthRules, Shape};
+
+/// TikTok's tokens (`act.…`, `rft.…`) and rules: a refresh rotates the refresh token;
+/// "expired" concerns access tokens only; a code waits until it is used.
+pub(crate) const RULES: OAuthRules = OAuthRules {
+    access: Shape::new("act.", 24),
+    refresh: Shape::new("rft.", 24),
+    code: Shape::new("", 20),
+    rotate: true,
+    expiry_covers_refresh: false,
+    code_lifetime: None,
+};
 
 /// Scopes TikTok knows (the fake refuses others).
 const KNOWN_SCOPES: &[&str] = &[
@@ -47,15 +59,10 @@ fn authorize_error(description: &str) -> Response {
     oauth_error(StatusCode::BAD_REQUEST, "invalid_request", description)
 }
 
-/// Issues a fresh access token and refresh token for `grant` and answers with them.
-fn issue(shared: &Shared, grant: Grant) -> Response {
-    let access = format!("act.{}", random_hex(24));
-    let refresh = format!("rft.{}", random_hex(24));
-    let mut inner = shared.lock();
-    inner.tokens.insert(access.clone(), grant.account.clone());
-    inner.refresh_tokens.insert(refresh.clone(), grant.clone());
+/// Issues a fresh access token for `grant` and answers with it and `refresh`.
+fn issue(inner: &mut Inner, grant: Grant, refresh: String) -> Response {
+    let access = inner.oauth.issue_access(grant.account.clone());
     let expires_in = inner.access_token_lifetime_secs;
-    drop(inner);
     Json(json!({
         "access_token": access,
         "expires_in": expires_in,
@@ -91,8 +98,7 @@ pub(crate) async fn authorize(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let get = |name: &str| query.get(name).map(String::as_str).unwrap_or("");
-    let expected_key = shared.lock().client.0.clone();
-    if get("client_key") != expected_key {
+    if !shared.lock().oauth.is_client_id(Some(get("client_key"))) {
         return authorize_error("client_key is missing or unknown.");
     }
     if get("response_type") != "code" {
@@ -121,18 +127,14 @@ pub(crate) async fn authorize(
         name: format!("creator_{}", random_hex(4)),
         open_id: format!("-000{}", random_hex(12)),
     };
-    let code = random_hex(20);
-    shared.lock().codes.insert(
-        code.clone(),
-        PendingCode {
-            grant: Grant {
-                account,
-                scope: scope.to_string(),
-            },
-            redirect_uri: redirect.as_str().to_string(),
-            code_challenge,
+    let pending = PendingCode {
+        grant: Grant {
+            account,
+            scope: scope.to_string(),
         },
-    );
+        code_challenge,
+    };
+    let code = shared.lock().oauth.issue_code(pending, redirect.as_str());
     redirect
         .query_pairs_mut()
         .append_pair("code", &code)
@@ -152,25 +154,20 @@ pub(crate) async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !form_type {
+    let Some(form) = oauth::form(&headers, &body) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "Content-Type must be application/x-www-form-urlencoded.",
         );
-    }
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    };
     let get = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
     let grant_type = get("grant_type");
     if grant_type == "refresh_token" {
-        shared.lock().refresh_calls += 1;
+        shared.lock().oauth.count_refresh();
     }
-    let (key, secret) = shared.lock().client.clone();
-    if get("client_key") != key || get("client_secret") != secret {
+    let (key, secret) = (get("client_key"), get("client_secret"));
+    if !shared.lock().oauth.is_client(Some(key), Some(secret)) {
         return oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
@@ -179,11 +176,11 @@ pub(crate) async fn token(
     }
     match grant_type {
         "refresh_token" => {
-            let grant = shared.lock().refresh_tokens.remove(get("refresh_token"));
-            match grant {
-                Some(grant) => issue(&shared, grant),
+            let mut inner = shared.lock();
+            match inner.oauth.redeem(get("refresh_token"), |_| true) {
+                Ok((grant, refresh)) => issue(&mut inner, grant, refresh),
                 // TikTok answers this one with HTTP 200.
-                None => oauth_error(
+                Err(_) => oauth_error(
                     StatusCode::OK,
                     "invalid_grant",
                     "Refresh token is invalid or expired.",
@@ -192,21 +189,27 @@ pub(crate) async fn token(
         }
         "authorization_code" => {
             // A code works once, whatever the outcome.
-            let pending = shared.lock().codes.remove(get("code"));
-            let Some(pending) = pending else {
-                return oauth_error(
-                    StatusCode::OK,
-                    "invalid_grant",
-                    "Authorization code is expired or was already used.",
-                );
+            let redeemed = shared
+                .lock()
+                .oauth
+                .redeem_code(get("code"), Some(get("redirect_uri")));
+            let pending = match redeemed {
+                Ok(pending) => pending,
+                Err(CodeRefusal::Invalid) => {
+                    return oauth_error(
+                        StatusCode::OK,
+                        "invalid_grant",
+                        "Authorization code is expired or was already used.",
+                    )
+                }
+                Err(CodeRefusal::RedirectMismatch) => {
+                    return oauth_error(
+                        StatusCode::OK,
+                        "invalid_grant",
+                        "redirect_uri does not match the authorization request.",
+                    )
+                }
             };
-            if get("redirect_uri") != pending.redirect_uri {
-                return oauth_error(
-                    StatusCode::OK,
-                    "invalid_grant",
-                    "redirect_uri does not match the authorization request.",
-                );
-            }
             if let Some(challenge) = &pending.code_challenge {
                 let verifier = get("code_verifier");
                 if base64url(&Sha256::digest(verifier.as_bytes())) != *challenge {
@@ -217,7 +220,9 @@ pub(crate) async fn token(
                     );
                 }
             }
-            issue(&shared, pending.grant)
+            let mut inner = shared.lock();
+            let refresh = inner.oauth.issue_refresh(pending.grant.clone());
+            issue(&mut inner, pending.grant, refresh)
         }
         _ => oauth_error(
             StatusCode::BAD_REQUEST,

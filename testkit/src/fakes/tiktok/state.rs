@@ -1,10 +1,12 @@
 //! What the fake TikTok knows: tokens, creators, posts and their uploads.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use serde_json::Value;
 
+pub(crate) use crate::fakes::oauth::random_hex;
+use crate::fakes::oauth::OAuthState;
 use crate::faults::Faults;
 use crate::record::{MediaHasher, PublishLog, ReceivedMedia};
 
@@ -34,13 +36,11 @@ pub(crate) struct Grant {
     pub(crate) scope: String,
 }
 
-/// An authorization code waiting for its exchange.
+/// What an authorization code carries besides its `redirect_uri`.
 #[derive(Debug, Clone)]
 pub(crate) struct PendingCode {
     /// The account it connects and its scopes.
     pub(crate) grant: Grant,
-    /// The `redirect_uri` of the authorization request (the exchange must repeat it).
-    pub(crate) redirect_uri: String,
     /// The PKCE S256 challenge, when the authorization request had one.
     pub(crate) code_challenge: Option<String>,
 }
@@ -106,18 +106,9 @@ pub(crate) struct PostState {
 /// Mutable state behind one lock (never held across an await).
 #[derive(Debug)]
 pub(crate) struct Inner {
-    /// Token → account.
-    pub(crate) tokens: HashMap<String, Account>,
-    /// Access tokens answered as expired.
-    pub(crate) expired_tokens: HashSet<String>,
-    /// Live refresh tokens (a used one is removed: TikTok rotates them).
-    pub(crate) refresh_tokens: HashMap<String, Grant>,
-    /// Unused authorization codes.
-    pub(crate) codes: HashMap<String, PendingCode>,
-    /// The app's client key and secret the OAuth endpoints accept.
-    pub(crate) client: (String, String),
-    /// `grant_type=refresh_token` requests that reached the token endpoint.
-    pub(crate) refresh_calls: usize,
+    /// Tokens, refresh tokens (rotating), codes, the app's client key and secret, and
+    /// the `grant_type=refresh_token` requests that reached the token endpoint.
+    pub(crate) oauth: OAuthState<Account, Grant, PendingCode>,
     /// `expires_in` of issued access tokens, in seconds.
     pub(crate) access_token_lifetime_secs: u64,
     /// Posts by `publish_id`.
@@ -142,9 +133,8 @@ impl Inner {
     /// The account named `name`: the one earlier tokens of that name belong to, else a
     /// new one with a fresh `open_id`.
     pub(crate) fn account_named(&self, name: &str) -> Account {
-        self.tokens
-            .values()
-            .chain(self.refresh_tokens.values().map(|grant| &grant.account))
+        self.oauth
+            .accounts(|grant| &grant.account)
             .find(|account| account.name == name)
             .cloned()
             .unwrap_or_else(|| Account {
@@ -182,15 +172,11 @@ impl Shared {
                 .build()
                 .unwrap_or_default(),
             inner: Mutex::new(Inner {
-                tokens: HashMap::new(),
-                expired_tokens: HashSet::new(),
-                refresh_tokens: HashMap::new(),
-                codes: HashMap::new(),
-                client: (
-                    super::FAKE_CLIENT_KEY.to_string(),
-                    super::FAKE_CLIENT_SECRET.to_string(),
+                oauth: OAuthState::new(
+                    super::oauth::RULES,
+                    super::FAKE_CLIENT_KEY,
+                    super::FAKE_CLIENT_SECRET,
                 ),
-                refresh_calls: 0,
                 access_token_lifetime_secs: 86_400,
                 posts: HashMap::new(),
                 uploads: HashMap::new(),
@@ -221,13 +207,6 @@ impl Shared {
             options: post.options.clone(),
         });
     }
-}
-
-/// A random hex string of `n` random bytes.
-pub(crate) fn random_hex(n: usize) -> String {
-    (0..n)
-        .map(|_| format!("{:02x}", rand::random::<u8>()))
-        .collect()
 }
 
 /// A fresh `publish_id` shaped like TikTok's.
