@@ -8,11 +8,18 @@
 //! it, and talks to it with `reqwest`. An adapter's tests run every check, one test
 //! each, with [`http_contract_suite!`](crate::http_contract_suite):
 //!
-//! ```ignore
+//! ```no_run
+//! use fanout_core::Engine;
+//! use fanout_testkit::http_contract::Served;
+//!
 //! fn serve(listener: std::net::TcpListener, prefix: &'static str, engine: Engine) -> Served {
-//!     // start the framework's server on `listener`, routes mounted under `prefix`
+//!     // Start the framework's server on `listener`, the routes mounted under `prefix`,
+//!     // and return how to stop it.
+//! #   let _ = (listener, prefix, engine);
+//!     Served::new(|| {})
 //! }
 //! fanout_testkit::http_contract_suite!(serve);
+//! # fn main() {}
 //! ```
 //!
 //! The checks: [`uploads`] (the contract table of the README: 401, 404, 400, 413, 415,
