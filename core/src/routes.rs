@@ -427,6 +427,10 @@ where
                 ApiResponse::new(302, json!({"success": true, "authorization_url": url}))
                     .with_header("location", url)
             }
+            // Too many attempts pending: they expire or complete within minutes.
+            Err(err) if err.status == 503 => {
+                ApiResponse::from(err).with_header("retry-after", "60")
+            }
             Err(err) => err.into(),
         },
         Route::ConnectCallback => match engine

@@ -121,6 +121,7 @@ macro_rules! http_contract_suite {
             tokens::a_transient_refresh_failure_keeps_every_token,
             tokens::connecting_an_account_redirects_then_stores_the_connection,
             tokens::connect_errors_are_clear,
+            tokens::too_many_pending_connects_is_503_with_retry_after,
             routing::unknown_media_token_is_a_json_404,
             routing::media_is_served_whole_by_range_and_by_head,
             routing::everything_works_under_a_prefix,

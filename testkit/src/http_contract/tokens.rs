@@ -11,8 +11,9 @@ use chrono::Utc;
 use fanout_core::secrecy::{ExposeSecret, SecretString};
 use fanout_core::{
     async_trait, Account, AccountDirectory, ApiKeyHash, AuthorizationRequest, Capabilities,
-    Connection, Engine, MemoryDirectory, MemoryUsage, Plan, Profile, PublishContext, PublishError,
-    Publisher, Receipt, TokenError, TokenProvider, VideoLimits, NEEDS_RECONNECT,
+    Connection, Engine, EngineSettings, MemoryDirectory, MemoryUsage, Plan, Profile,
+    PublishContext, PublishError, Publisher, Receipt, TokenError, TokenProvider, VideoLimits,
+    NEEDS_RECONNECT,
 };
 use serde_json::json;
 
@@ -165,6 +166,15 @@ struct Setup {
 }
 
 async fn setup(serve: Serve, expires_in: chrono::Duration, access_token: &str) -> Setup {
+    setup_with(serve, expires_in, access_token, EngineSettings::default()).await
+}
+
+async fn setup_with(
+    serve: Serve,
+    expires_in: chrono::Duration,
+    access_token: &str,
+    settings: EngineSettings,
+) -> Setup {
     let platform = Platform::new();
     let directory = Arc::new(MemoryDirectory::new());
     let mut connection = Connection::new("acme_alpha", access_token);
@@ -192,6 +202,7 @@ async fn setup(serve: Serve, expires_in: chrono::Duration, access_token: &str) -
         Engine::builder(directory.clone(), Arc::new(MemoryUsage::new()))
             .public_base_url(public)
             .publisher(Arc::new(Tokened(platform.clone())))
+            .settings(settings)
             .build()
             .expect("the engine builds")
     });
@@ -499,4 +510,39 @@ pub async fn pending_connect_attempts_are_bounded(serve: Serve) {
     )
     .await;
     assert_eq!(status, 200, "{body}");
+}
+
+/// Past the pending-connect cap the answer is 503 with `Retry-After`, in the JSON
+/// error shape.
+pub async fn too_many_pending_connects_is_503_with_retry_after(serve: Serve) {
+    let mut settings = EngineSettings::default();
+    settings.max_pending_connects = 1;
+    let s = setup_with(serve, chrono::Duration::days(1), "at-0", settings).await;
+    let key = apikey();
+    let first = s
+        .http
+        .raw(
+            "GET",
+            "/api/connect/alpha?user=one",
+            &[("authorization", &key)],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(first.status().as_u16(), 302);
+    let second = s
+        .http
+        .raw(
+            "GET",
+            "/api/connect/alpha?user=two",
+            &[("authorization", &key)],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(second.status().as_u16(), 503);
+    assert_eq!(second.headers()["retry-after"], "60");
+    let body: serde_json::Value = second.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"success": false, "message": "Too many connection attempts are pending; try again in a few minutes"})
+    );
 }
