@@ -15,10 +15,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
@@ -785,108 +782,8 @@ fn write_config(dir: &Path, toml: &str) -> PathBuf {
     path
 }
 
-/// The `fanout` binary of this package, running as its own OS process.
-struct ServerProcess {
-    child: Child,
-    base_url: String,
-    /// Everything it printed so far (stdout and stderr), for failure messages.
-    output: Arc<Mutex<Vec<String>>>,
-}
-
-impl ServerProcess {
-    /// Starts `fanout` on `config` (whose `addr` is an ephemeral port) in `dir`, and
-    /// waits until it prints the address it listens on.
-    fn start(config: &Path, dir: &Path) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_fanout"));
-        for (name, _) in std::env::vars() {
-            if name.starts_with("FANOUT_") {
-                command.env_remove(name);
-            }
-        }
-        let mut child = command
-            .env("FANOUT_CONFIG", config)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let (listening, address) = mpsc::channel();
-        let streams: [Box<dyn Read + Send>; 2] = [
-            Box::new(child.stdout.take().unwrap()),
-            Box::new(child.stderr.take().unwrap()),
-        ];
-        for stream in streams {
-            let output = Arc::clone(&output);
-            let listening = listening.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { break };
-                    if let Some(url) = line.strip_prefix("fanout listening on ") {
-                        let _ = listening.send(url.trim().to_string());
-                    }
-                    output.lock().unwrap().push(line);
-                }
-            });
-        }
-        let base_url = tokio::task::block_in_place(|| address.recv_timeout(WITHIN));
-        let mut process = Self {
-            child,
-            base_url: String::new(),
-            output,
-        };
-        match base_url {
-            Ok(url) => process.base_url = url,
-            Err(_) => panic!("fanout did not start:\n{}", process.output()),
-        }
-        process
-    }
-
-    fn output(&self) -> String {
-        self.output.lock().unwrap().join("\n")
-    }
-
-    /// SIGKILL: the process dies at once, whatever it was doing.
-    fn kill9(&mut self) {
-        self.child.kill().unwrap();
-        tokio::task::block_in_place(|| self.child.wait()).unwrap();
-    }
-
-    /// SIGTERM: the process shuts down gracefully.
-    fn sigterm(&self) {
-        let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill -TERM failed");
-    }
-
-    /// Waits until the process has exited.
-    async fn wait_exit(&mut self, within: Duration) -> ExitStatus {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if let Some(exit) = self.child.try_wait().unwrap() {
-                return exit;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                panic!("fanout did not exit within {within:?}:\n{}", self.output());
-            }
-            tokio::time::sleep(EVERY).await;
-        }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
+/// The `fanout` binary as its own OS process.
+use support::process::FanoutProcess as ServerProcess;
 
 /// In `GET /api/uploadposts/status`, each result's `status` is the platform's state
 /// (`queued`, `processing`, `completed`, `failed`); the receipt's own status word

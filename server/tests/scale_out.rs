@@ -14,6 +14,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod scale;
+mod support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -9,10 +9,7 @@
 //! Durations come from the `[http]` and `[rate_limit]` tables of each test's config;
 //! every wait polls a condition with a deadline.
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use fanout_server::{App, Config, RunningServer};
@@ -352,130 +349,19 @@ async fn every_answer_carries_a_request_id_generated_or_the_clients() {
     server.stop().await.unwrap();
 }
 
-/// The `fanout` binary of this package, running as its own OS process.
-pub(crate) struct Process {
-    child: Child,
-    /// `http://<addr>`.
-    pub base_url: String,
-    output: Arc<Mutex<Vec<String>>>,
+/// The `fanout` binary as its own OS process.
+pub(crate) use crate::support::process::FanoutProcess as Process;
+
+/// Writes `toml` to `dir/fanout.toml` and starts `fanout` on it in `dir`.
+pub(crate) fn start_process(dir: &Path, toml: &str) -> Process {
+    try_start_process(dir, toml).unwrap_or_else(|output| panic!("fanout did not start:\n{output}"))
 }
 
-impl Process {
-    /// Writes `toml` to `dir/fanout.toml`, starts `fanout` on it in `dir` and waits
-    /// until it prints its address.
-    pub(crate) fn start(dir: &Path, toml: &str) -> Self {
-        Self::try_start(dir, toml)
-            .unwrap_or_else(|output| panic!("fanout did not start:\n{output}"))
-    }
-
-    /// [`Process::start`], or everything it printed when it exits instead.
-    pub(crate) fn try_start(dir: &Path, toml: &str) -> Result<Self, String> {
-        let config: PathBuf = dir.join("fanout.toml");
-        std::fs::write(&config, toml).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_fanout"));
-        for (name, _) in std::env::vars() {
-            if name.starts_with("FANOUT_") {
-                command.env_remove(name);
-            }
-        }
-        let mut child = command
-            .env("FANOUT_CONFIG", &config)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let (listening, address) = mpsc::channel();
-        let streams: [Box<dyn Read + Send>; 2] = [
-            Box::new(child.stdout.take().unwrap()),
-            Box::new(child.stderr.take().unwrap()),
-        ];
-        for stream in streams {
-            let output = Arc::clone(&output);
-            let listening = listening.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { break };
-                    if let Some(url) = line.strip_prefix("fanout listening on ") {
-                        let _ = listening.send(Some(url.trim().to_string()));
-                    }
-                    output.lock().unwrap().push(line);
-                }
-                let _ = listening.send(None);
-            });
-        }
-        let mut process = Self {
-            child,
-            base_url: String::new(),
-            output,
-        };
-        // Both streams end (twice `None`) when the process exits without listening.
-        for _ in 0..2 {
-            match tokio::task::block_in_place(|| address.recv_timeout(WITHIN)) {
-                Ok(Some(url)) => {
-                    process.base_url = url;
-                    return Ok(process);
-                }
-                Ok(None) => continue,
-                Err(_) => break,
-            }
-        }
-        let _ = process.child.kill();
-        let _ = process.child.wait();
-        Err(process.output())
-    }
-
-    /// Everything it printed so far.
-    pub(crate) fn output(&self) -> String {
-        self.output.lock().unwrap().join("\n")
-    }
-
-    /// SIGKILL.
-    pub(crate) fn kill9(&mut self) {
-        self.child.kill().unwrap();
-        tokio::task::block_in_place(|| self.child.wait()).unwrap();
-    }
-
-    /// SIGTERM.
-    pub(crate) fn sigterm(&self) {
-        let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill -TERM failed");
-    }
-
-    /// The process id.
-    pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Waits until the process has exited.
-    pub(crate) async fn wait_exit(&mut self, within: Duration) -> ExitStatus {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if let Some(exit) = self.child.try_wait().unwrap() {
-                return exit;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                panic!("fanout did not exit within {within:?}:\n{}", self.output());
-            }
-            tokio::time::sleep(EVERY).await;
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// [`start_process`], or everything it printed when it exits instead.
+pub(crate) fn try_start_process(dir: &Path, toml: &str) -> Result<Process, String> {
+    let config = dir.join("fanout.toml");
+    std::fs::write(&config, toml).unwrap();
+    Process::try_start(&config, dir, "info")
 }
 
 /// Polls until a spool file of process `pid` exists in `spool`; its path.
@@ -516,7 +402,7 @@ async fn sigterm_gives_a_slow_upload_a_bounded_grace_then_the_process_exits() {
         &spool,
         "[http]\nshutdown_grace_secs = 1\n[jobs]\nshutdown_grace_secs = 1",
     );
-    let mut server = Process::start(dir.path(), &toml);
+    let mut server = start_process(dir.path(), &toml);
     let mut slow = slow_upload(&server.base_url, 1_000_000).await;
     spooling(&spool, server.pid()).await;
     let started = std::time::Instant::now();
@@ -546,7 +432,7 @@ async fn sigterm_gives_a_slow_upload_a_bounded_grace_then_the_process_exits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_leaves_one_access_log_line_without_secrets() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Process::start(dir.path(), &process_config(dir.path(), ""));
+    let server = start_process(dir.path(), &process_config(dir.path(), ""));
     let client = reqwest::Client::new();
     let response = client
         .get(format!(

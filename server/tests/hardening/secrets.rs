@@ -6,7 +6,7 @@
 
 use fanout_server::{App, Config, ServerError, SANDBOX_API_KEY};
 
-use super::clients::{process_config, spooling, Process, EVERY, KEY, WITHIN};
+use super::clients::{process_config, spooling, start_process, EVERY, KEY, WITHIN};
 use crate::support::wait_for;
 
 /// Builds and serves `toml` in this process, on an ephemeral port.
@@ -140,7 +140,7 @@ async fn spool_files_of_a_killed_process_are_swept_at_the_next_start_and_nothing
     let dir = tempfile::tempdir().unwrap();
     let spool = dir.path().join("spool");
     let toml = process_config(&spool, "");
-    let mut first = Process::start(dir.path(), &toml);
+    let mut first = start_process(dir.path(), &toml);
     let base = first.base_url.clone();
     // Half an upload: its spool file exists while the body arrives.
     let mut stream = tokio::net::TcpStream::connect(base.trim_start_matches("http://"))
@@ -174,7 +174,7 @@ async fn spool_files_of_a_killed_process_are_swept_at_the_next_start_and_nothing
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, b"not yours").unwrap();
     }
-    let second = Process::start(dir.path(), &toml);
+    let second = start_process(dir.path(), &toml);
     wait_for("the leftover is swept", WITHIN, EVERY, || {
         let leftover = leftover.clone();
         async move {

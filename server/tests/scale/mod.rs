@@ -10,10 +10,7 @@
 //! fetched from instance 3.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{SecondsFormat, Utc};
@@ -215,7 +212,12 @@ impl Cluster {
         let toml = self.config_toml(public_base_url);
         let path = self.dir.path().join(format!("fanout-{n}.toml"));
         std::fs::write(&path, toml).unwrap();
-        Instance::start(&path, self.dir.path())
+        // Warnings, and each claim of a due job (tests count them).
+        Instance::start_logging(
+            &path,
+            self.dir.path(),
+            "warn,fanout_core::engine::runner=info",
+        )
     }
 
     fn config_toml(&self, public_base_url: Option<&str>) -> String {
@@ -309,85 +311,7 @@ poll_interval_ms = {PLATFORM_POLL_MS}
 }
 
 /// One `fanout` process.
-pub struct Instance {
-    child: Child,
-    pub base_url: String,
-    output: Arc<Mutex<Vec<String>>>,
-}
-
-impl Instance {
-    /// Starts the `fanout` binary on `config` in `dir` and waits until it prints the
-    /// address it listens on.
-    fn start(config: &Path, dir: &Path) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_fanout"));
-        for (name, _) in std::env::vars() {
-            if name.starts_with("FANOUT_") {
-                command.env_remove(name);
-            }
-        }
-        let mut child = command
-            .env("FANOUT_CONFIG", config)
-            // Warnings, and each claim of a due job (tests count them).
-            .env("RUST_LOG", "warn,fanout_core::engine::runner=info")
-            .env("NO_COLOR", "1")
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let (listening, address) = mpsc::channel();
-        let streams: [Box<dyn Read + Send>; 2] = [
-            Box::new(child.stdout.take().unwrap()),
-            Box::new(child.stderr.take().unwrap()),
-        ];
-        for stream in streams {
-            let output = Arc::clone(&output);
-            let listening = listening.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { break };
-                    if let Some(url) = line.strip_prefix("fanout listening on ") {
-                        let _ = listening.send(url.trim().to_string());
-                    }
-                    output.lock().unwrap().push(line);
-                }
-            });
-        }
-        let base_url = tokio::task::block_in_place(|| address.recv_timeout(WITHIN));
-        let mut instance = Self {
-            child,
-            base_url: String::new(),
-            output,
-        };
-        match base_url {
-            Ok(url) => instance.base_url = url,
-            Err(_) => panic!("fanout did not start:\n{}", instance.output()),
-        }
-        instance
-    }
-
-    /// Everything it printed so far.
-    pub fn output(&self) -> String {
-        self.output.lock().unwrap().join("\n")
-    }
-
-    /// SIGKILL: the process dies at once, whatever it was doing.
-    pub fn kill9(&mut self) {
-        self.child.kill().unwrap();
-        tokio::task::block_in_place(|| self.child.wait()).unwrap();
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
+pub use crate::support::process::FanoutProcess as Instance;
 
 /// A multipart form for `POST /api/upload`: a video for `platforms` of profile `main`.
 pub fn video_form(

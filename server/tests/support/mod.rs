@@ -1,6 +1,8 @@
 //! Starting a real server on a loopback port for end-to-end tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod process;
+
 use std::sync::Arc;
 
 use fanout_server::Config;
