@@ -493,3 +493,65 @@ async fn every_request_leaves_one_access_log_line_without_secrets() {
         .count();
     assert_eq!(lines, 2, "{output}");
 }
+
+/// At the file-descriptor limit the server neither spins nor floods its log: the
+/// accept loop pauses, reports once, and serves again as soon as descriptors free up
+/// (here: the header-read timeout closes the connections that exhausted them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_fd_limit_accept_errors_are_reported_once_and_service_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    // More connections allowed than descriptors exist: the limit that bites is the fd one.
+    let toml = process_config(
+        &spool,
+        "[http]\nheader_read_timeout_secs = 2\nmax_connections = 10000",
+    );
+    let config = dir.path().join("fanout.toml");
+    std::fs::write(&config, &toml).unwrap();
+    let server = Process::try_start_with_fd_limit(&config, dir.path(), "info", 96)
+        .unwrap_or_else(|output| panic!("fanout did not start:\n{output}"));
+    // Well past the limit: the kernel queues what the server cannot accept.
+    let mut slow = Vec::new();
+    for _ in 0..150 {
+        slow.push(half_head(&server.base_url).await);
+    }
+    wait_for("the server runs out of descriptors", WITHIN, EVERY, || {
+        let output = server.output();
+        async move {
+            if output.contains("Too many open files") {
+                Ok(())
+            } else {
+                Err("no accept error yet".to_string())
+            }
+        }
+    })
+    .await;
+    // Served again once the server's header-read timeout closes the half-sent heads
+    // (this side keeps them open): seconds in which a loop that logged every error,
+    // or every second, would have said so many times.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let base = server.base_url.clone();
+    wait_for("a health check is answered again", WITHIN, EVERY, || {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let response = client
+                .get(format!("{base}/healthz"))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if response.status() == 200 {
+                Ok(())
+            } else {
+                Err(format!("answered {}", response.status()))
+            }
+        }
+    })
+    .await;
+    let reports = server.output().matches("accept error").count();
+    assert_eq!(reports, 1, "accept errors logged:\n{}", server.output());
+    drop(slow);
+}

@@ -38,7 +38,26 @@ impl FanoutProcess {
     /// Starts `fanout`, or answers everything it printed when it exits (or stays
     /// silent) instead of listening.
     pub fn try_start(config: &Path, dir: &Path, log: &str) -> Result<Self, String> {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_fanout"));
+        Self::spawn(Command::new(env!("CARGO_BIN_EXE_fanout")), config, dir, log)
+    }
+
+    /// [`FanoutProcess::try_start`] with at most `limit` open file descriptors (through
+    /// the shell's `ulimit -n`): for what happens when the process runs out.
+    pub fn try_start_with_fd_limit(
+        config: &Path,
+        dir: &Path,
+        log: &str,
+        limit: u32,
+    ) -> Result<Self, String> {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -n {limit} && exec \"$0\""))
+            .arg(env!("CARGO_BIN_EXE_fanout"));
+        Self::spawn(command, config, dir, log)
+    }
+
+    fn spawn(mut command: Command, config: &Path, dir: &Path, log: &str) -> Result<Self, String> {
         // The test's own environment must not configure the server.
         for (name, _) in std::env::vars() {
             if name.starts_with("FANOUT_") {
