@@ -116,6 +116,7 @@ async fn through_gate(
             .map(str::to_string)
     };
     let authorization = header(AUTHORIZATION.as_str());
+    let forwarded_for = header("x-forwarded-for");
     let request_id = header("x-request-id");
     let method = request.method().as_str().to_string();
     let path = request.path().to_string();
@@ -123,6 +124,7 @@ async fn through_gate(
         method: &method,
         path: &path,
         peer: request.peer_addr().map(|a| a.ip()),
+        forwarded_for: forwarded_for.as_deref(),
         authorization: authorization.as_deref(),
         request_id: request_id.as_deref(),
     };

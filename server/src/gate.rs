@@ -8,7 +8,8 @@
 //!   or the job id), else the client's `X-Request-Id` when it is 1 to 128 visible
 //!   ASCII characters, else a random 32-hex-digit id. The access log shows the same.
 //! - **Failed authentication**: every `401` counts against the client address (the
-//!   peer of the TCP connection). After `failed_auth_limit` of them (recovering one per
+//!   peer of the TCP connection, or behind a proxy listed in `[http] trusted_proxies`
+//!   the right-most `X-Forwarded-For` address that is not a trusted proxy). After `failed_auth_limit` of them (recovering one per
 //!   `failed_auth_block_secs / failed_auth_limit`), the address is answered `429` with
 //!   `Retry-After` for `failed_auth_block_secs`, whatever it sends. Requests that
 //!   authenticate are never delayed; the check is one map lookup.
@@ -56,6 +57,8 @@ pub(crate) struct Gate {
     windows: Mutex<HashMap<String, Window>>,
     uploads: Arc<Semaphore>,
     busy_retry_after_secs: u64,
+    /// `[http] trusted_proxies`: whose `X-Forwarded-For` is believed.
+    trusted_proxies: Vec<fanout_core::IpCidr>,
 }
 
 /// One account's current budget window.
@@ -72,6 +75,8 @@ pub(crate) struct Incoming<'a> {
     pub path: &'a str,
     /// The TCP peer's address.
     pub peer: Option<IpAddr>,
+    /// The `X-Forwarded-For` header, trusted only from `[http] trusted_proxies`.
+    pub forwarded_for: Option<&'a str>,
     /// The `Authorization` header.
     pub authorization: Option<&'a str>,
     /// The `X-Request-Id` header.
@@ -134,7 +139,33 @@ impl Gate {
             windows: Mutex::new(HashMap::new()),
             uploads: Arc::new(Semaphore::new(config.http.max_in_flight_uploads.max(1))),
             busy_retry_after_secs: config.http.busy_retry_after_secs,
+            trusted_proxies: config.http.trusted_proxies.clone(),
         }
+    }
+
+    /// The client's address: the TCP peer, unless the peer is a trusted proxy; then
+    /// the right-most `X-Forwarded-For` address that is not a trusted proxy (the
+    /// left part of the header is whatever the client wrote, so it is never believed
+    /// past the first untrusted hop).
+    fn client(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> Option<IpAddr> {
+        let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|c| c.contains(*ip));
+        let peer = peer?;
+        if !trusted(&peer) {
+            return Some(peer);
+        }
+        let Some(header) = forwarded_for else {
+            return Some(peer);
+        };
+        let mut client = peer;
+        for hop in header.rsplit(',') {
+            match hop.trim().parse::<IpAddr>() {
+                Ok(ip) if trusted(&ip) => client = ip,
+                Ok(ip) => return Some(ip),
+                // A hop that is not an address: stop at the last one that was.
+                Err(_) => break,
+            }
+        }
+        Some(client)
     }
 
     /// Checks a request before the engine sees it: the ticket to finish it with, and
@@ -148,13 +179,13 @@ impl Gate {
             started: Instant::now(),
             method: request.method.to_string(),
             path: request.path.to_string(),
-            peer: request.peer,
+            peer: self.client(request.peer, request.forwarded_for),
             request_id,
             account: None,
             rate: None,
             _upload: None,
         };
-        if let Some(wait) = request.peer.and_then(|ip| self.blocked_for(ip)) {
+        if let Some(wait) = ticket.peer.and_then(|ip| self.blocked_for(ip)) {
             let secs = wait.as_secs().max(1);
             return (
                 ticket,

@@ -60,6 +60,14 @@ pub struct HttpConfig {
     /// this long; then their connections are closed and the process goes on to stop.
     #[serde(default = "defaults::shutdown_grace_secs")]
     pub shutdown_grace_secs: u64,
+    /// Address blocks of the load balancers or reverse proxies in front of this
+    /// server (`["10.0.0.0/8"]`). A request whose TCP peer is in one of them is taken
+    /// to come from the right-most `X-Forwarded-For` address that is not: that is the
+    /// address the failed-authentication throttle counts and the access log shows.
+    /// Empty by default: `X-Forwarded-For` is ignored (anyone could send it), and
+    /// behind a proxy every client would share the proxy's address.
+    #[serde(default)]
+    pub trusted_proxies: Vec<fanout_core::IpCidr>,
 }
 
 impl Default for HttpConfig {
@@ -72,6 +80,7 @@ impl Default for HttpConfig {
             max_in_flight_uploads: defaults::max_in_flight_uploads(),
             busy_retry_after_secs: defaults::busy_retry_after_secs(),
             shutdown_grace_secs: defaults::shutdown_grace_secs(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -18,7 +18,7 @@ const X_REQUEST_ID: &str = "x-request-id";
 /// `axum::middleware::from_fn_with_state(gate, middleware::gate)`.
 pub(crate) async fn gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
     // Owned: the request's body is not `Sync`, so no borrow of it may cross an await.
-    let (peer, authorization, request_id, method, path) = {
+    let (peer, forwarded_for, authorization, request_id, method, path) = {
         let header = |name: &str| {
             request
                 .headers()
@@ -31,6 +31,7 @@ pub(crate) async fn gate(State(gate): State<Arc<Gate>>, request: Request, next: 
                 .extensions()
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|c| c.0.ip()),
+            header("x-forwarded-for"),
             header(AUTHORIZATION.as_str()),
             header(X_REQUEST_ID),
             request.method().as_str().to_string(),
@@ -42,6 +43,7 @@ pub(crate) async fn gate(State(gate): State<Arc<Gate>>, request: Request, next: 
             method: &method,
             path: &path,
             peer,
+            forwarded_for: forwarded_for.as_deref(),
             authorization: authorization.as_deref(),
             request_id: request_id.as_deref(),
         };

@@ -251,6 +251,58 @@ async fn failed_authentications_from_one_address_end_in_429_for_everything_it_se
     server.stop().await.unwrap();
 }
 
+/// Behind a trusted proxy each client is throttled on its own (the address the proxy
+/// appended to `X-Forwarded-For`); without `trusted_proxies` the header is ignored,
+/// so a client cannot dodge the throttle by writing it.
+#[tokio::test]
+async fn behind_a_trusted_proxy_clients_are_throttled_apart() {
+    let throttle = "failed_auth_limit = 3\nfailed_auth_block_secs = 300";
+    let history = |base: &str, key: &str, forwarded_for: &str| {
+        reqwest::Client::new()
+            .get(format!("{base}/api/uploadposts/history"))
+            .header("authorization", format!("Apikey {key}"))
+            .header("x-forwarded-for", forwarded_for)
+            .send()
+    };
+    // The test talks from 127.0.0.1: as a trusted proxy it forwards two clients.
+    let proxied = start(&config(&format!(
+        "[http]\ntrusted_proxies = [\"127.0.0.0/8\"]\n[rate_limit]\n{throttle}"
+    )))
+    .await;
+    let base = proxied.base_url().to_string();
+    for attempt in 0..3 {
+        // What the client wrote (left) is not believed past the proxy's own entry.
+        let status = history(&base, "guess", "198.51.100.9, 203.0.113.7")
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 401, "attempt {attempt}");
+    }
+    let blocked = history(&base, KEY, "10.9.9.9, 203.0.113.7").await.unwrap();
+    assert_eq!(blocked.status(), 429, "the guessing client is blocked");
+    let other = history(&base, KEY, "203.0.113.8").await.unwrap();
+    assert_eq!(
+        other.status(),
+        200,
+        "another client behind the proxy is not"
+    );
+    proxied.stop().await.unwrap();
+
+    // Not trusted: every attempt counts against the peer, whatever the header says.
+    let direct = start(&config(&format!("[rate_limit]\n{throttle}"))).await;
+    let base = direct.base_url().to_string();
+    for n in 0..3 {
+        let status = history(&base, "guess", &format!("203.0.113.{n}"))
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 401);
+    }
+    let blocked = history(&base, KEY, "203.0.113.99").await.unwrap();
+    assert_eq!(blocked.status(), 429);
+    direct.stop().await.unwrap();
+}
+
 fn header(response: &reqwest::Response, name: &str) -> String {
     response
         .headers()
