@@ -28,7 +28,7 @@ use fanout_testkit::fakes::tiktok::FakeTikTok;
 use fanout_testkit::media::mp4_bytes;
 use fanout_testkit::{FakePlatform, Fault, FaultKind, ReceivedMedia};
 use serde_json::{json, Value};
-use support::{get, job_status, wait_finished, wait_for};
+use support::{get, job_status, titled_video_form, wait_finished, wait_for};
 
 const KEY: &str = "ak_acme";
 const PLATFORMS: [&str; 3] = ["tiktok", "instagram", "linkedin"];
@@ -160,28 +160,6 @@ async fn start(toml: &str) -> RunningServer {
     app.spawn()
 }
 
-fn video_form(
-    video: &[u8],
-    title: &str,
-    platforms: &[&str],
-    fields: &[(&str, &str)],
-) -> reqwest::multipart::Form {
-    let mut form = reqwest::multipart::Form::new()
-        .text("user", "main")
-        .text("title", title.to_string())
-        .part(
-            "video",
-            reqwest::multipart::Part::bytes(video.to_vec()).file_name("clip.mp4"),
-        );
-    for p in platforms {
-        form = form.text("platform[]", p.to_string());
-    }
-    for (name, value) in fields {
-        form = form.text(name.to_string(), value.to_string());
-    }
-    form
-}
-
 /// One answer of `POST /api/upload`.
 #[derive(Debug, Clone, PartialEq)]
 struct Answer {
@@ -264,7 +242,7 @@ async fn a_scheduled_job_fires_once_and_a_cancelled_one_never_fires() {
     let fired = upload(
         base,
         &[],
-        video_form(&video, "Fires", &PLATFORMS, &[("scheduled_date", &when)]),
+        titled_video_form(&video, "Fires", &PLATFORMS, &[("scheduled_date", &when)]),
     )
     .await;
     assert_eq!(fired.status, 202, "{fired:?}");
@@ -276,7 +254,7 @@ async fn a_scheduled_job_fires_once_and_a_cancelled_one_never_fires() {
     let kept = upload(
         base,
         &[],
-        video_form(
+        titled_video_form(
             &video,
             "Cancelled",
             &PLATFORMS,
@@ -366,7 +344,7 @@ async fn a_scheduled_job_fires_once_across_a_restart() {
     let scheduled = upload(
         server.base_url(),
         &[],
-        video_form(
+        titled_video_form(
             &video,
             "Across a restart",
             &PLATFORMS,
@@ -419,7 +397,7 @@ async fn one_idempotency_key_publishes_and_counts_once() {
     let first = upload(
         base,
         &[("Idempotency-Key", "order-1")],
-        video_form(&video, "Once", &PLATFORMS, &[]),
+        titled_video_form(&video, "Once", &PLATFORMS, &[]),
     )
     .await;
     assert_eq!(first.status, 200, "{first:?}");
@@ -434,7 +412,7 @@ async fn one_idempotency_key_publishes_and_counts_once() {
     let again = upload(
         base,
         &[("Idempotency-Key", "order-1")],
-        video_form(&video, "Once", &PLATFORMS, &[]),
+        titled_video_form(&video, "Once", &PLATFORMS, &[]),
     )
     .await;
     assert_eq!(again, first);
@@ -456,7 +434,12 @@ async fn one_idempotency_key_publishes_and_counts_once() {
     assert_eq!(fakes.posts(), [2, 2, 2]);
 
     // Without a key, the next upload is the third counted.
-    let third = upload(base, &[], video_form(&video, "Third", &PLATFORMS, &[])).await;
+    let third = upload(
+        base,
+        &[],
+        titled_video_form(&video, "Third", &PLATFORMS, &[]),
+    )
+    .await;
     assert_eq!(third.status, 200, "{third:?}");
     assert_eq!(third.body["usage"]["count"], 3, "{third:?}");
     assert_eq!(fakes.posts(), [3, 3, 3]);
@@ -469,7 +452,7 @@ async fn five_at_once(base: &str, video: &[u8]) -> Vec<Answer> {
     let mut tasks = Vec::new();
     for i in 0..5 {
         let base = base.to_string();
-        let form = video_form(video, "Once, concurrently", &PLATFORMS, &[]);
+        let form = titled_video_form(video, "Once, concurrently", &PLATFORMS, &[]);
         let header = if i % 2 == 0 {
             "Idempotency-Key"
         } else {
@@ -507,7 +490,7 @@ async fn a_sync_upload_past_the_sync_timeout_answers_in_the_background_and_compl
     let answer = upload(
         base,
         &[],
-        video_form(&video, "Slow", &["tiktok", "linkedin"], &[]),
+        titled_video_form(&video, "Slow", &["tiktok", "linkedin"], &[]),
     )
     .await;
     let waited = started.elapsed();
@@ -596,7 +579,7 @@ async fn a_server_killed_in_the_middle_of_a_job_never_publishes_twice() {
     let accepted = upload(
         &first.base_url,
         &[],
-        video_form(&video, "Killed", &PLATFORMS, &[("async_upload", "true")]),
+        titled_video_form(&video, "Killed", &PLATFORMS, &[("async_upload", "true")]),
     )
     .await;
     assert_eq!(accepted.status, 200, "{accepted:?}");
@@ -747,7 +730,7 @@ async fn upload_async_and_wait_for_tiktok(
     let accepted = upload(
         base,
         &[],
-        video_form(video, "Stopping", platforms, &[("async_upload", "true")]),
+        titled_video_form(video, "Stopping", platforms, &[("async_upload", "true")]),
     )
     .await;
     assert_eq!(accepted.status, 200, "{accepted:?}");
@@ -795,7 +778,7 @@ async fn status_items_show_the_platform_state_not_the_receipt_status() {
     let answer = upload(
         server.base_url(),
         &[],
-        video_form(&mp4_bytes(150_000), "State", &["tiktok"], &[]),
+        titled_video_form(&mp4_bytes(150_000), "State", &["tiktok"], &[]),
     )
     .await;
     assert_eq!(answer.status, 200, "{answer:?}");

@@ -26,9 +26,10 @@ use fanout_postgres::{PostgresOptions, PostgresStore};
 use fanout_testkit::media::{jpeg_bytes, mp4_bytes};
 use fanout_testkit::{FakePlatform, ReceivedMedia};
 use scale::{
-    item, job_status, post, postgres_url, seconds_ahead, video_form, wait_finished, wait_for,
-    Cluster, Fakes, Setup, KEY,
+    item, job_status, post, postgres_url, seconds_ahead, wait_finished, wait_for, Cluster, Fakes,
+    Setup, KEY,
 };
+use support::titled_video_form;
 
 /// The size of the test videos: above LinkedIn's 77 KB minimum.
 const VIDEO_BYTES: usize = 100_000;
@@ -42,7 +43,7 @@ async fn round_robin_uploads(cluster: &Cluster, key: &str, n: usize) -> Vec<u16>
         let base = cluster.url(i % 3 + 1);
         let (video, key) = (video.clone(), key.to_string());
         tasks.push(tokio::spawn(async move {
-            let form = video_form(
+            let form = titled_video_form(
                 &video,
                 &format!("limit {i}"),
                 &["linkedin"],
@@ -133,7 +134,7 @@ async fn thirty_jobs_from_one_instance_run_once_over_three() {
     let at = seconds_ahead(3);
     let mut tasks = Vec::new();
     for i in 0..30 {
-        let form = video_form(
+        let form = titled_video_form(
             &video,
             &format!("job {i:02}"),
             &platforms,
@@ -185,7 +186,7 @@ async fn thirty_jobs_from_one_instance_run_once_over_three() {
     // one job, one post per platform, every answer naming the same request id.
     let mut tasks = Vec::new();
     for i in 0..6 {
-        let form = video_form(
+        let form = titled_video_form(
             &video,
             "idempotent",
             &platforms,
@@ -247,7 +248,7 @@ async fn a_killed_instance_s_job_is_finished_by_another() {
         &cluster.url(1),
         "/api/upload",
         KEY,
-        video_form(
+        titled_video_form(
             &video,
             "killed",
             &["instagram", "linkedin"],
@@ -262,7 +263,7 @@ async fn a_killed_instance_s_job_is_finished_by_another() {
         &cluster.url(1),
         "/api/upload",
         KEY,
-        video_form(
+        titled_video_form(
             &video,
             "scheduled",
             &["tiktok"],
@@ -396,7 +397,7 @@ async fn twenty_uploads_over_three_instances_refresh_an_expired_token_once() {
         let base = cluster.url(i % 3 + 1);
         let video = video.clone();
         tasks.push(tokio::spawn(async move {
-            let form = video_form(&video, &format!("refresh {i}"), &["tiktok"], &[]);
+            let form = titled_video_form(&video, &format!("refresh {i}"), &["tiktok"], &[]);
             post(&base, "/api/upload", KEY, form).await
         }));
     }

@@ -23,6 +23,8 @@ use fanout_testkit::FakePlatform;
 use serde_json::Value;
 use tokio_postgres::NoTls;
 
+use crate::support;
+
 /// The API key of account `acme`.
 pub const KEY: &str = "ak_acme";
 /// TikTok's OAuth client.
@@ -313,29 +315,6 @@ poll_interval_ms = {PLATFORM_POLL_MS}
 /// One `fanout` process.
 pub use crate::support::process::FanoutProcess as Instance;
 
-/// A multipart form for `POST /api/upload`: a video for `platforms` of profile `main`.
-pub fn video_form(
-    video: &[u8],
-    title: &str,
-    platforms: &[&str],
-    fields: &[(&str, &str)],
-) -> reqwest::multipart::Form {
-    let mut form = reqwest::multipart::Form::new()
-        .text("user", "main")
-        .text("title", title.to_string())
-        .part(
-            "video",
-            reqwest::multipart::Part::bytes(video.to_vec()).file_name("clip.mp4"),
-        );
-    for p in platforms {
-        form = form.text("platform[]", p.to_string());
-    }
-    for (name, value) in fields {
-        form = form.text(name.to_string(), value.to_string());
-    }
-    form
-}
-
 /// `POST {base}{path}` with `Apikey {key}`: status, `X-Request-Id` and JSON body.
 pub async fn post(
     base: &str,
@@ -358,52 +337,23 @@ pub async fn post(
     (status, request_id, response.json().await.unwrap())
 }
 
-/// `GET /api/uploadposts/status?{query}` on `base`, which must answer 200.
+/// `GET /api/uploadposts/status?{query}` on `base` for [`KEY`], which must answer 200.
 pub async fn job_status(base: &str, query: &str) -> Value {
-    let response = reqwest::Client::new()
-        .get(format!("{base}/api/uploadposts/status?{query}"))
-        .header("authorization", format!("Apikey {KEY}"))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(status, 200, "status of {query}: {body}");
-    body
+    support::job_status(base, KEY, query).await
 }
 
-/// Polls `check` every [`EVERY`] until it answers `Ok`; panics naming `what` and the
-/// last thing seen after [`WITHIN`].
-pub async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
+/// [`support::wait_for`] with this cluster's [`WITHIN`] and [`EVERY`].
+pub async fn wait_for<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, String>>,
 {
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    loop {
-        match check().await {
-            Ok(done) => return done,
-            Err(last) => {
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "{what}: not within {WITHIN:?}; last seen: {last}"
-                );
-            }
-        }
-        tokio::time::sleep(EVERY).await;
-    }
+    support::wait_for(what, WITHIN, EVERY, check).await
 }
 
 /// Follows a job's status on `base` until it finished; its last answer.
 pub async fn wait_finished(base: &str, query: &str) -> Value {
-    wait_for(&format!("job {query} finished"), || async {
-        let body = job_status(base, query).await;
-        match body["status"].as_str() {
-            Some("completed" | "failed" | "cancelled") => Ok(body),
-            _ => Err(body.to_string()),
-        }
-    })
-    .await
+    support::wait_finished(base, KEY, query, WITHIN, EVERY).await
 }
 
 /// The status item of `platform` in a status answer.

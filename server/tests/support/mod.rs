@@ -81,15 +81,29 @@ access_token = "{linkedin_token}"
 }
 
 pub fn video_form(bytes: Vec<u8>, platforms: &[&str]) -> reqwest::multipart::Form {
+    titled_video_form(&bytes, "fanout end to end", platforms, &[])
+}
+
+/// A video form for profile `main` titled `title`, to `platforms`, with any other
+/// form `fields` (`async_upload`, `scheduled_date`…).
+pub fn titled_video_form(
+    video: &[u8],
+    title: &str,
+    platforms: &[&str],
+    fields: &[(&str, &str)],
+) -> reqwest::multipart::Form {
     let mut form = reqwest::multipart::Form::new()
         .text("user", "main")
-        .text("title", "fanout end to end")
+        .text("title", title.to_string())
         .part(
             "video",
-            reqwest::multipart::Part::bytes(bytes).file_name("clip.mp4"),
+            reqwest::multipart::Part::bytes(video.to_vec()).file_name("clip.mp4"),
         );
     for p in platforms {
         form = form.text("platform[]", p.to_string());
+    }
+    for (name, value) in fields {
+        form = form.text(name.to_string(), value.to_string());
     }
     form
 }
