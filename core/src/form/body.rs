@@ -171,12 +171,11 @@ pub(super) enum BodyError {
 /// itself) after each one, so a parser that reads "everything available" (multer does)
 /// buffers at most one piece past where it stands.
 ///
-/// It also never reports the end of the body in the same poll of its reader that
-/// brought data: after the last piece it answers `Pending` once (waking itself), then
-/// `None`. multer 3.1 checks for the end of the stream without re-reading what the
-/// same call just buffered, so a body whose bytes and end arrive together right after
-/// a `Pending` (the usual case when the body crosses threads, as in the actix-web
-/// adapter) was refused as "incomplete multipart stream".
+/// That `Pending` also means the end of the body is never reported in the same poll
+/// of its reader that brought data. multer 3.1 checks for the end of the stream
+/// without re-reading what the same call just buffered, so a body whose bytes and end
+/// arrived together right after a `Pending` (the usual case when the body crosses
+/// threads, as in the actix-web adapter) was refused as "incomplete multipart stream".
 pub(super) struct GuardedBody<S> {
     inner: S,
     guard: Arc<Guard>,
@@ -189,8 +188,6 @@ pub(super) struct GuardedBody<S> {
     carry: Option<Bytes>,
     /// A piece was just handed out: the next poll yields first.
     just_yielded: bool,
-    /// Whether the inner stream has ended (reported on the next poll).
-    ended: bool,
 }
 
 impl<S> GuardedBody<S> {
@@ -215,7 +212,6 @@ impl<S> GuardedBody<S> {
             preamble: None,
             carry: None,
             just_yielded: false,
-            ended: false,
         }
     }
 
@@ -277,9 +273,6 @@ where
         if let Some(rest) = self.carry.take() {
             return self.hand_out(rest);
         }
-        if self.ended {
-            return Poll::Ready(None);
-        }
         match self.inner.poll_next_unpin(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
                 let deadline = tokio::time::Instant::now() + self.idle_timeout;
@@ -291,11 +284,7 @@ where
                 self.hand_out(chunk)
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(BodyError::Read(e.to_string())))),
-            Poll::Ready(None) => {
-                self.ended = true;
-                cx.waker().wake_by_ref();
-                Poll::Pending
-            }
+            Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => {
                 if self.deadline.as_mut().poll(cx).is_ready() {
                     return self.stop(Stop::TooSlow);
