@@ -2,7 +2,7 @@
 //! pieces, and watched while the multipart parser looks for part headers.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -11,7 +11,7 @@ use bytes::Bytes;
 use futures::{Future, Stream, StreamExt};
 
 /// The largest piece handed to a parser at once. Larger chunks are split (without
-/// copying), so what a parser buffers beyond a cap is at most one piece.
+/// copying), so what a parser buffers beyond a cap is at most a piece or two.
 pub(super) const MAX_PIECE: usize = 64 * 1024;
 
 /// Why a [`GuardedBody`] stopped the body. Stored in [`Guard::stop`].
@@ -52,6 +52,8 @@ pub(super) struct Guard {
     /// Bytes the body may still yield before [`Stop::PartHeaders`]; `u64::MAX` while
     /// no window is open.
     window: AtomicU64,
+    /// Whether the one piece allowed after a used-up window has been handed out.
+    spare_taken: AtomicBool,
 }
 
 impl Guard {
@@ -59,6 +61,7 @@ impl Guard {
         Arc::new(Self {
             stop: AtomicU8::new(0),
             window: AtomicU64::new(u64::MAX),
+            spare_taken: AtomicBool::new(false),
         })
     }
 
@@ -78,6 +81,7 @@ impl Guard {
     /// `take_from_window`): the parser is looking for the end of a part's headers.
     pub(super) fn open_window(&self, bytes: u64) {
         self.window.store(bytes, Ordering::SeqCst);
+        self.spare_taken.store(false, Ordering::SeqCst);
     }
 
     /// The parser found what it looked for: no limit but the others.
@@ -85,17 +89,22 @@ impl Guard {
         self.window.store(u64::MAX, Ordering::SeqCst);
     }
 
-    /// Takes a piece of `len` bytes from an open window; false when the window was
-    /// used up before it. (One piece may hold many small parts, so a piece is refused
-    /// only once the parser has already had the whole window: what it buffers while
-    /// looking for headers stays under the window plus one piece.)
+    /// Takes a piece of `len` bytes from an open window; false once the window and one
+    /// spare piece after it are used up.
+    ///
+    /// One piece may hold many small parts, so the piece that uses the window up is
+    /// still handed out. So is one more: multer reads before it parses, and while it
+    /// looks for the first boundary it may read twice in one call, leaving a piece it
+    /// has not looked at yet (a legitimate body cut into large chunks hit exactly
+    /// that). What the parser buffers while looking for headers stays under the window
+    /// plus two pieces.
     fn take_from_window(&self, len: u64) -> bool {
         let window = self.window.load(Ordering::SeqCst);
         if window == u64::MAX {
             return true;
         }
         if window == 0 {
-            return false;
+            return !self.spare_taken.swap(true, Ordering::SeqCst);
         }
         self.window
             .store(window.saturating_sub(len), Ordering::SeqCst);
@@ -356,6 +365,7 @@ mod tests {
             stream::iter([
                 Ok::<_, std::io::Error>(Bytes::from_static(b"0123")),
                 Ok(Bytes::from_static(b"4567")),
+                Ok(Bytes::from_static(b"89")),
             ]),
             Arc::clone(&guard),
             u64::MAX,
@@ -364,8 +374,10 @@ mod tests {
         );
         guard.open_window(3);
         let items = collect(&mut body).await;
-        assert!(items[0].is_ok());
-        assert!(items[1].is_err());
+        // The piece that uses the window up and one spare piece; then the stop.
+        assert_eq!(items.len(), 3);
+        assert!(items[0].is_ok() && items[1].is_ok());
+        assert!(items[2].is_err());
         assert_eq!(guard.stopped(), Some(Stop::PartHeaders));
     }
 
