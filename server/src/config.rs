@@ -77,7 +77,8 @@ pub struct Config {
     /// Access tokens expiring within this many seconds are refreshed before publishing.
     #[serde(default = "defaults::token_refresh_margin_secs")]
     pub token_refresh_margin_secs: u64,
-    /// Where uploads are spooled (the system temp directory by default).
+    /// Where uploads are spooled (the system temp directory by default), in a
+    /// `fanout-spool-<pid>` directory per process.
     #[serde(default)]
     pub spool_dir: Option<PathBuf>,
     /// The account, usage and job store.
@@ -85,8 +86,9 @@ pub struct Config {
     pub store: StoreConfig,
     /// Where the media of accepted posts is kept until their jobs no longer need it.
     /// Unset: a `fanout-media` directory beside the SQLite file, or, with the store in
-    /// memory (where no job survives a restart either), a temporary directory removed
-    /// when the server stops.
+    /// memory (where no job survives a restart either), a scratch directory in the
+    /// spool directory, removed when the server stops (or, after a crash, at the next
+    /// start).
     #[serde(default)]
     pub media: Option<MediaConfig>,
     /// Jobs: how long synchronous uploads wait, leases, retries, shutdown.

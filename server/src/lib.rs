@@ -88,7 +88,7 @@ pub struct App {
     /// Request ids, the failed-authentication throttle, budgets, the access log.
     #[cfg_attr(not(feature = "actix"), allow(dead_code))]
     gate: Arc<gate::Gate>,
-    /// The temporary media directory of a memory store (removed after serving).
+    /// The scratch media directory of a memory store (removed after serving).
     media_dir: Option<tempfile::TempDir>,
 }
 
@@ -128,7 +128,8 @@ impl App {
         } else {
             None
         };
-        let stores = stores::open(&config.store, config.media.as_ref()).await?;
+        let spool_base = config.spool_dir.clone().unwrap_or_else(std::env::temp_dir);
+        let stores = stores::open(&config.store, config.media.as_ref(), &spool_base).await?;
         let media_dir = stores.media_dir;
         let directory = stores.directory;
         let seeded = seed::accounts(&config, directory.as_ref(), sandbox.as_deref()).await?;
@@ -144,7 +145,6 @@ impl App {
         let mut settings = EngineSettings::default();
         settings.body_limits.max_upload_bytes = config.max_upload_bytes;
         settings.publish_timeout = Duration::from_secs(config.publish_timeout_secs);
-        let spool_base = config.spool_dir.clone().unwrap_or_else(std::env::temp_dir);
         settings.spool_dir = Some(sweep::prepare(&spool_base).map_err(|e| {
             ConfigError::invalid(format!(
                 "spool_dir: could not create a spool directory in {}: {e}",

@@ -18,16 +18,18 @@ pub(crate) struct Stores {
     /// Where media links are shared with the other instances (PostgreSQL); `None`:
     /// each link is served by the instance that minted it.
     pub media_links: Option<Arc<dyn MediaLinkStore>>,
-    /// The temporary media directory of a memory store, removed when dropped.
+    /// The scratch media directory of a memory store, removed when dropped.
     pub media_dir: Option<tempfile::TempDir>,
 }
 
 /// The stores named by the config. Media without a `[media]` section goes beside the
 /// SQLite file, for PostgreSQL into `fanout-media` in the working directory (which
-/// every instance must share), or for a memory store into a temporary directory.
+/// every instance must share), or for a memory store into a scratch directory in
+/// `scratch_base` (see [`crate::sweep`]).
 pub(crate) async fn open(
     store: &StoreConfig,
     media: Option<&MediaConfig>,
+    scratch_base: &std::path::Path,
 ) -> Result<Stores, StoreError> {
     let mut media_dir = None;
     let media = match (media, store) {
@@ -52,14 +54,12 @@ pub(crate) async fn open(
             MediaStore::local("fanout-media")?
         }
         (None, StoreConfig::Memory) => {
-            let dir = tempfile::Builder::new()
-                .prefix("fanout-media-")
-                .tempdir()
-                .map_err(|e| {
-                    StoreError::unavailable(format!(
-                        "could not create a temporary media directory: {e}"
-                    ))
-                })?;
+            let dir = crate::sweep::scratch_media_dir(scratch_base).map_err(|e| {
+                StoreError::unavailable(format!(
+                    "could not create a scratch media directory in {}: {e}",
+                    scratch_base.display()
+                ))
+            })?;
             let opened = MediaStore::local(dir.path())?;
             media_dir = Some(dir);
             opened

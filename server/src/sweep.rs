@@ -1,5 +1,5 @@
-//! Leftovers: the spool files of a process that died without cleaning up (`kill -9`,
-//! a crash, power loss) are removed at start-up.
+//! Leftovers: the spool files and scratch media of a process that died without
+//! cleaning up (`kill -9`, a crash, power loss) are removed at start-up.
 //!
 //! Each server process spools uploads into a directory of its own inside the spool
 //! directory (`spool_dir`, or the system's temporary directory):
@@ -11,6 +11,12 @@
 //! Nothing else is touched: other names, links, subdirectories, the directories of
 //! live processes. Whether a process runs is read from `/proc`; where there is none,
 //! only this process's own directory is swept.
+//!
+//! A server whose store is in memory and that has no `[media]` section keeps media in
+//! scratch directories that only it can use (its jobs die with it): one per server in
+//! `fanout-scratch-media-<pid>`, in the same base directory. At start-up, the whole
+//! `fanout-scratch-media-<pid>` directory of a process that no longer runs is removed
+//! (links inside are removed, never followed).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -22,6 +28,8 @@ const FILE_PREFIX: &str = "fanout-";
 const RANDOM_LEN: usize = 6;
 /// The prefix of a process's spool directory (followed by its pid).
 const DIR_PREFIX: &str = "fanout-spool-";
+/// The prefix of a process's scratch media directory (followed by its pid).
+const SCRATCH_MEDIA_PREFIX: &str = "fanout-scratch-media-";
 
 /// When the first server of this process was built: every spool file of this process
 /// is newer.
@@ -40,6 +48,62 @@ pub(crate) fn prepare(base: &Path) -> std::io::Result<PathBuf> {
     Ok(own)
 }
 
+/// A new scratch media directory for one server of this process, inside `base`'s
+/// `fanout-scratch-media-<pid>` (created, with `base`, if missing), after the scratch
+/// media of dead processes in `base` were removed. Removed when dropped.
+pub(crate) fn scratch_media_dir(base: &Path) -> std::io::Result<tempfile::TempDir> {
+    sweep_scratch_media(base, std::process::id());
+    let own = base.join(format!("{SCRATCH_MEDIA_PREFIX}{}", std::process::id()));
+    std::fs::create_dir_all(&own)?;
+    tempfile::Builder::new().prefix("server-").tempdir_in(own)
+}
+
+/// Removes the scratch media directories in `base` of processes that no longer run;
+/// returns how many were removed. Errors are logged, never fatal.
+fn sweep_scratch_media(base: &Path, own_pid: u32) -> usize {
+    let mut removed = 0;
+    for (pid, dir) in pid_dirs(base, SCRATCH_MEDIA_PREFIX) {
+        if pid == own_pid || running(pid) {
+            continue;
+        }
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => removed += 1,
+            Err(err) => tracing::warn!(
+                dir = %dir.display(),
+                "could not remove the scratch media of a stopped process: {err}"
+            ),
+        }
+    }
+    if removed > 0 {
+        tracing::info!(
+            dir = %base.display(),
+            removed,
+            "removed scratch media left by a process that stopped without cleaning up"
+        );
+    }
+    removed
+}
+
+/// The directories (not links) in `base` named `prefix` and a pid, with the pid.
+fn pid_dirs(base: &Path, prefix: &str) -> Vec<(u32, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry
+                .file_name()
+                .to_str()?
+                .strip_prefix(prefix)?
+                .parse::<u32>()
+                .ok()?;
+            let is_dir = std::fs::symlink_metadata(entry.path()).is_ok_and(|m| m.is_dir());
+            is_dir.then(|| (pid, entry.path()))
+        })
+        .collect()
+}
+
 /// Whether `name` is the name of one of fanout's spool files.
 pub(crate) fn is_spool_file_name(name: &str) -> bool {
     name.strip_prefix(FILE_PREFIX).is_some_and(|rest| {
@@ -56,29 +120,14 @@ fn running(pid: u32) -> bool {
 /// Sweeps the spool directories in `base` as the module documentation says; returns
 /// how many files were removed. Errors are logged, never fatal.
 pub(crate) fn sweep(base: &Path, own_pid: u32, started: SystemTime) -> usize {
-    let Ok(entries) = std::fs::read_dir(base) else {
-        return 0;
-    };
     let mut removed = 0;
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(DIR_PREFIX))
-            .and_then(|pid| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let is_dir = std::fs::symlink_metadata(entry.path()).is_ok_and(|m| m.is_dir());
-        if !is_dir {
-            continue;
-        }
+    for (pid, dir) in pid_dirs(base, DIR_PREFIX) {
         if pid == own_pid {
-            removed += sweep_dir(&entry.path(), Some(started));
+            removed += sweep_dir(&dir, Some(started));
         } else if !running(pid) {
-            removed += sweep_dir(&entry.path(), None);
+            removed += sweep_dir(&dir, None);
             // Only when empty: anything else in it is not ours to remove.
-            let _ = std::fs::remove_dir(entry.path());
+            let _ = std::fs::remove_dir(&dir);
         }
     }
     if removed > 0 {
@@ -183,5 +232,40 @@ mod tests {
             0
         );
         assert!(alive.join("fanout-new123").exists());
+    }
+
+    #[test]
+    fn scratch_media_of_dead_processes_goes_whole() {
+        let base = tempfile::tempdir().unwrap();
+        let dead = base.path().join("fanout-scratch-media-4294967290");
+        std::fs::create_dir_all(dead.join("server-abc/media/ab")).unwrap();
+        std::fs::write(dead.join("server-abc/media/ab/object"), b"x").unwrap();
+        // A link inside is removed, not followed.
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("keep"), b"x").unwrap();
+        std::os::unix::fs::symlink(outside.path(), dead.join("server-abc/link")).unwrap();
+        let alive = base.path().join("fanout-scratch-media-1");
+        std::fs::create_dir_all(&alive).unwrap();
+        // Other names, even close ones, are not fanout's scratch media.
+        let user = base.path().join("fanout-media-4294967290");
+        std::fs::create_dir_all(&user).unwrap();
+
+        let first = scratch_media_dir(base.path()).unwrap();
+        assert!(!dead.exists());
+        assert!(outside.path().join("keep").exists());
+        assert!(alive.exists(), "pid 1 runs");
+        assert!(user.exists());
+        let own = base
+            .path()
+            .join(format!("fanout-scratch-media-{}", std::process::id()));
+        assert_eq!(first.path().parent(), Some(own.as_path()));
+
+        // A second server of this process gets its own directory; this process's
+        // directory is never swept while it runs.
+        let second = scratch_media_dir(base.path()).unwrap();
+        assert_ne!(first.path(), second.path());
+        assert!(first.path().exists());
+        drop(first);
+        assert!(second.path().exists());
     }
 }

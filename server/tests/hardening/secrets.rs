@@ -136,7 +136,8 @@ async fn placeholder_and_short_secrets_refuse_to_start_outside_the_sandbox() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn spool_files_of_a_killed_process_are_swept_at_the_next_start_and_nothing_else() {
+async fn spool_files_and_scratch_media_of_a_killed_process_are_swept_at_the_next_start_and_nothing_else(
+) {
     let dir = tempfile::tempdir().unwrap();
     let spool = dir.path().join("spool");
     let toml = process_config(&spool, "");
@@ -158,9 +159,20 @@ async fn spool_files_of_a_killed_process_are_swept_at_the_next_start_and_nothing
         .await
         .unwrap();
     let leftover = spooling(&spool, first.pid()).await;
+    // The memory store's scratch media, with an object as a job would leave it.
+    let scratch = spool.join(format!("fanout-scratch-media-{}", first.pid()));
+    let server_dir = std::fs::read_dir(&scratch)
+        .unwrap()
+        .flatten()
+        .next()
+        .expect("the server's scratch media directory")
+        .path();
+    std::fs::create_dir_all(server_dir.join("media/ab")).unwrap();
+    std::fs::write(server_dir.join("media/ab/object"), b"media").unwrap();
     first.kill9();
     drop(stream);
     assert!(leftover.exists(), "SIGKILL leaves it behind");
+    assert!(scratch.exists(), "SIGKILL leaves the scratch media behind");
 
     // What is not the dead process's spool file stays.
     let keep = [
@@ -175,10 +187,10 @@ async fn spool_files_of_a_killed_process_are_swept_at_the_next_start_and_nothing
         std::fs::write(path, b"not yours").unwrap();
     }
     let second = start_process(dir.path(), &toml);
-    wait_for("the leftover is swept", WITHIN, EVERY, || {
-        let leftover = leftover.clone();
+    wait_for("the leftovers are swept", WITHIN, EVERY, || {
+        let (leftover, scratch) = (leftover.clone(), scratch.clone());
         async move {
-            if leftover.exists() {
+            if leftover.exists() || scratch.exists() {
                 Err("still there".to_string())
             } else {
                 Ok(())
