@@ -822,6 +822,13 @@ mod tests {
         })
     }
 
+    /// Parses `chunks` ([`cut_body`]) with the default limits.
+    async fn parse_cut(chunks: Vec<(bool, Bytes)>) -> Result<ParsedForm, ApiError> {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = BodyLimits::default();
+        parse_body(Some(CT), None, cut_body(chunks), &limits, dir.path()).await
+    }
+
     /// The cut that made the Python client's upload through actix-web fail with "part
     /// headers are longer than 8192 bytes": a wait, then a first chunk larger than the
     /// header window. multer reads that chunk while looking for the first boundary,
@@ -829,17 +836,8 @@ mod tests {
     #[tokio::test]
     async fn a_wait_then_large_chunks_is_read() {
         let raw = client_like_body();
-        let dir = tempfile::tempdir().unwrap();
         let chunks = vec![(true, raw.slice(..62_787)), (false, raw.slice(62_787..))];
-        let form = parse_body(
-            Some(CT),
-            None,
-            cut_body(chunks),
-            &BodyLimits::default(),
-            dir.path(),
-        )
-        .await
-        .unwrap();
+        let form = parse_cut(chunks).await.unwrap();
         assert_eq!(form.fields.get_all("platform[]").count(), 3);
         assert_eq!(form.photos.len(), 2);
     }
@@ -864,16 +862,9 @@ mod tests {
                 chunks.push((next() % 3 == 0, raw.slice(at..at + len)));
                 at += len;
             }
-            let dir = tempfile::tempdir().unwrap();
-            let form = parse_body(
-                Some(CT),
-                None,
-                cut_body(chunks),
-                &BodyLimits::default(),
-                dir.path(),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("round {round} (chunks up to {max}): {}", e.message));
+            let form = parse_cut(chunks)
+                .await
+                .unwrap_or_else(|e| panic!("round {round} (chunks up to {max}): {}", e.message));
             assert_eq!(form.photos.len(), 2, "round {round}");
             let [MediaSource::File(first), MediaSource::File(second)] = &form.photos[..] else {
                 panic!("two files in round {round}")
