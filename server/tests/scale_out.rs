@@ -4,7 +4,9 @@
 //! whichever instance takes it, a killed instance's job is finished by another, a
 //! scheduled job fires once, an OAuth connect started on one instance completes on
 //! another, a media link minted by one is served by another, and twenty uploads over
-//! three instances refresh an expired token once.
+//! three instances refresh an expired token once. With the media in an S3 bucket
+//! (moto's server on loopback) instead of a shared directory, a killed instance's
+//! job is published by the others from the bucket.
 //!
 //! Needs PostgreSQL on 127.0.0.1:5432 (user `postgres`, database `test`, trust; or
 //! `FANOUT_TEST_POSTGRES_URL`); each test has a schema of its own, dropped at its end.
@@ -25,9 +27,10 @@ use fanout_core::AccountDirectory;
 use fanout_postgres::{PostgresOptions, PostgresStore};
 use fanout_testkit::media::{jpeg_bytes, mp4_bytes};
 use fanout_testkit::{FakePlatform, ReceivedMedia};
+use scale::s3::Moto;
 use scale::{
     item, job_status, post, postgres_url, seconds_ahead, wait_finished, wait_for, Cluster, Fakes,
-    Setup, KEY,
+    Media, Setup, KEY,
 };
 use support::titled_video_form;
 
@@ -376,6 +379,75 @@ async fn oauth_callbacks_and_media_links_work_on_any_instance() {
     let posts = cluster.fakes.instagram.published();
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0].media, vec![ReceivedMedia::of(&photo)]);
+}
+
+/// Media in an S3 bucket (moto's server on loopback), no directory shared: a job
+/// accepted by instance 1, which is killed before it is due, is published by the
+/// others from the bucket. The 12 MB video goes up in 5 MiB parts and is read back by
+/// range (TikTok and LinkedIn in chunks, Instagram through instance 3's media link);
+/// every platform gets exactly its bytes, and the objects are deleted once the job is
+/// done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn media_in_an_s3_bucket_serve_every_instance() {
+    let moto = Moto::start();
+    let bucket = "fanout-media";
+    moto.create_bucket(bucket).await;
+    let setup = Setup {
+        media: Media::S3 {
+            endpoint: moto.endpoint.clone(),
+            bucket: bucket.to_string(),
+        },
+        ..Setup::default()
+    };
+    let mut cluster = Cluster::start(Fakes::start().await, setup).await;
+    let video = mp4_bytes(12 << 20);
+    let platforms = ["tiktok", "instagram", "linkedin"];
+    let (status, request_id, body) = post(
+        &cluster.url(1),
+        "/api/upload",
+        KEY,
+        titled_video_form(
+            &video,
+            "from the bucket",
+            &platforms,
+            &[
+                ("async_upload", "true"),
+                ("scheduled_date", &seconds_ahead(3)),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let job = format!("request_id={}", request_id.unwrap());
+    let kept = moto.keys(bucket, "jobs/").await;
+    assert_eq!(kept.len(), 1, "the video is kept in the bucket: {kept:?}");
+    assert!(
+        !cluster.dir.path().join("media").exists(),
+        "and nowhere on disk"
+    );
+    cluster.instances[0].kill9();
+
+    let done = wait_finished(&cluster.url(2), &job).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    for platform in platforms {
+        assert_eq!(item(&done, platform)["success"], true, "{done}");
+        let posts = cluster.fakes.fake(platform).published();
+        assert_eq!(posts.len(), 1, "{platform} published once");
+        assert_eq!(
+            posts[0].media,
+            vec![ReceivedMedia::of(&video)],
+            "{platform}"
+        );
+    }
+    wait_for("the job's media deleted from the bucket", || async {
+        let left = moto.keys(bucket, "jobs/").await;
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{left:?}"))
+        }
+    })
+    .await;
 }
 
 /// Twenty concurrent uploads over three instances on one expired TikTok token: one

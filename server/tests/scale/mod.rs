@@ -1,5 +1,5 @@
-//! Several `fanout` processes on one PostgreSQL schema and one media directory, with
-//! the platform fakes outside them: what `scale_out.rs` runs.
+//! Several `fanout` processes on one PostgreSQL schema and one media directory (or one
+//! S3 bucket, [`s3`]), with the platform fakes outside them: what `scale_out.rs` runs.
 //!
 //! Each [`Cluster`] has a PostgreSQL schema of its own (random name, dropped with the
 //! cluster), a temporary directory for the shared media and the config files, and
@@ -24,6 +24,8 @@ use serde_json::Value;
 use tokio_postgres::NoTls;
 
 use crate::support;
+
+pub mod s3;
 
 /// The API key of account `acme`.
 pub const KEY: &str = "ak_acme";
@@ -151,6 +153,8 @@ pub struct Setup {
     pub tiktok: Option<Connection>,
     /// More TOML (plans, accounts) appended to the config.
     pub extra: String,
+    /// Where the instances keep media.
+    pub media: Media,
 }
 
 impl Default for Setup {
@@ -159,11 +163,25 @@ impl Default for Setup {
             plan: "monthly_uploads = 1000".to_string(),
             tiktok: None,
             extra: String::new(),
+            media: Media::SharedDirectory,
         }
     }
 }
 
-/// Three instances on one schema and one media directory.
+/// Where a cluster keeps media.
+pub enum Media {
+    /// One directory of the cluster's, given to every instance.
+    SharedDirectory,
+    /// A bucket of S3-compatible storage ([`s3::Moto`]); no directory is shared.
+    S3 {
+        /// The storage's endpoint.
+        endpoint: String,
+        /// The bucket (it must exist).
+        bucket: String,
+    },
+}
+
+/// Three instances on one schema and one media directory (or bucket).
 pub struct Cluster {
     pub fakes: Fakes,
     pub instances: Vec<Instance>,
@@ -215,11 +233,13 @@ impl Cluster {
         let path = self.dir.path().join(format!("fanout-{n}.toml"));
         std::fs::write(&path, toml).unwrap();
         // Warnings, and each claim of a due job (tests count them).
-        Instance::start_logging(
-            &path,
-            self.dir.path(),
-            "warn,fanout_core::engine::runner=info",
-        )
+        let log = "warn,fanout_core::engine::runner=info";
+        match self.setup.media {
+            Media::SharedDirectory => Instance::start_logging(&path, self.dir.path(), log),
+            Media::S3 { .. } => {
+                Instance::start_with_env(&path, self.dir.path(), log, &s3::CREDENTIALS)
+            }
+        }
     }
 
     fn config_toml(&self, public_base_url: Option<&str>) -> String {
@@ -260,9 +280,7 @@ kind = "postgres"
 url = "{url}"
 pool_size = 8
 schema = "{schema}"
-[media]
-kind = "local"
-path = "{media}"
+{media}
 [jobs]
 poll_ms = {RUNNER_POLL_MS}
 lease_secs = {LEASE_SECS}
@@ -301,7 +319,15 @@ poll_interval_ms = {PLATFORM_POLL_MS}
 "#,
             url = postgres_url(),
             schema = self.schema.name,
-            media = self.dir.path().join("media").display(),
+            media = match &self.setup.media {
+                Media::SharedDirectory => format!(
+                    "[media]\nkind = \"local\"\npath = \"{}\"",
+                    self.dir.path().join("media").display()
+                ),
+                Media::S3 { endpoint, bucket } => format!(
+                    "[media]\nkind = \"s3\"\nbucket = \"{bucket}\"\nendpoint = \"{endpoint}\"\nregion = \"us-east-1\""
+                ),
+            },
             plan = self.setup.plan,
             extra = self.setup.extra,
             tiktok_url = fakes.tiktok.base_url(),

@@ -41,6 +41,15 @@ impl FanoutProcess {
         Self::spawn(Command::new(env!("CARGO_BIN_EXE_fanout")), config, dir, log)
     }
 
+    /// [`FanoutProcess::start_logging`] with more environment variables (`AWS_*`
+    /// credentials, say: the test's own are never passed on).
+    pub fn start_with_env(config: &Path, dir: &Path, log: &str, env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_fanout"));
+        command.envs(env.iter().copied());
+        Self::spawn(command, config, dir, log)
+            .unwrap_or_else(|output| panic!("fanout did not start:\n{output}"))
+    }
+
     /// [`FanoutProcess::try_start`] with at most `limit` open file descriptors (through
     /// the shell's `ulimit -n`): for what happens when the process runs out.
     pub fn try_start_with_fd_limit(
@@ -58,9 +67,17 @@ impl FanoutProcess {
     }
 
     fn spawn(mut command: Command, config: &Path, dir: &Path, log: &str) -> Result<Self, String> {
-        // The test's own environment must not configure the server.
-        for (name, _) in std::env::vars() {
-            if name.starts_with("FANOUT_") {
+        // The test's own environment must not configure the server (nor point its S3
+        // client anywhere): only what the test sets on `command` is passed on.
+        let set: Vec<_> = command
+            .get_envs()
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        for (name, _) in std::env::vars_os() {
+            let ours = name
+                .to_str()
+                .is_some_and(|n| n.starts_with("FANOUT_") || n.starts_with("AWS_"));
+            if ours && !set.contains(&name) {
                 command.env_remove(name);
             }
         }
