@@ -37,6 +37,19 @@ use support::titled_video_form;
 /// The size of the test videos: above LinkedIn's 77 KB minimum.
 const VIDEO_BYTES: usize = 100_000;
 
+/// `POST /api/upload` of `video` titled `title` to `platforms`, with `fields`, on
+/// `base` as account `acme`: status, `X-Request-Id` and JSON body.
+async fn upload_video(
+    base: &str,
+    video: &[u8],
+    title: &str,
+    platforms: &[&str],
+    fields: &[(&str, &str)],
+) -> (u16, Option<String>, serde_json::Value) {
+    let form = titled_video_form(video, title, platforms, fields);
+    post(base, "/api/upload", KEY, form).await
+}
+
 /// Sends `n` async uploads of a small video to LinkedIn for `key`, spread round-robin
 /// over the three instances, all at once; the statuses answered.
 async fn round_robin_uploads(cluster: &Cluster, key: &str, n: usize) -> Vec<u16> {
@@ -247,34 +260,26 @@ async fn a_killed_instance_s_job_is_finished_by_another() {
     let mut cluster = Cluster::start(fakes, Setup::default()).await;
     let video = mp4_bytes(VIDEO_BYTES);
     // Runs on instance 1, which accepted it.
-    let (status, request_id, body) = post(
+    let (status, request_id, body) = upload_video(
         &cluster.url(1),
-        "/api/upload",
-        KEY,
-        titled_video_form(
-            &video,
-            "killed",
-            &["instagram", "linkedin"],
-            &[("async_upload", "true")],
-        ),
+        &video,
+        "killed",
+        &["instagram", "linkedin"],
+        &[("async_upload", "true")],
     )
     .await;
     assert_eq!(status, 200, "{body}");
     let running = format!("request_id={}", request_id.unwrap());
     // Scheduled on instance 1 a few seconds ahead: it fires on whichever is up.
-    let (status, request_id, body) = post(
+    let (status, request_id, body) = upload_video(
         &cluster.url(1),
-        "/api/upload",
-        KEY,
-        titled_video_form(
-            &video,
-            "scheduled",
-            &["tiktok"],
-            &[
-                ("async_upload", "true"),
-                ("scheduled_date", &seconds_ahead(4)),
-            ],
-        ),
+        &video,
+        "scheduled",
+        &["tiktok"],
+        &[
+            ("async_upload", "true"),
+            ("scheduled_date", &seconds_ahead(4)),
+        ],
     )
     .await;
     assert_eq!(status, 202, "scheduled: {body}");
@@ -402,19 +407,15 @@ async fn media_in_an_s3_bucket_serve_every_instance() {
     let mut cluster = Cluster::start(Fakes::start().await, setup).await;
     let video = mp4_bytes(12 << 20);
     let platforms = ["tiktok", "instagram", "linkedin"];
-    let (status, request_id, body) = post(
+    let (status, request_id, body) = upload_video(
         &cluster.url(1),
-        "/api/upload",
-        KEY,
-        titled_video_form(
-            &video,
-            "from the bucket",
-            &platforms,
-            &[
-                ("async_upload", "true"),
-                ("scheduled_date", &seconds_ahead(3)),
-            ],
-        ),
+        &video,
+        "from the bucket",
+        &platforms,
+        &[
+            ("async_upload", "true"),
+            ("scheduled_date", &seconds_ahead(3)),
+        ],
     )
     .await;
     assert_eq!(status, 202, "{body}");
