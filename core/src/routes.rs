@@ -201,18 +201,31 @@ pub const MAX_HEADER_COUNT: usize = 64;
 /// 400 KiB, actix-web 128 KiB).
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
-/// What an adapter asks before routing a request: `Some` JSON 414 when the request
-/// target (path and query) is longer than [`MAX_URI_BYTES`], `Some` JSON 431 when
-/// there are more than [`MAX_HEADER_COUNT`] headers or their names and values take
-/// more than [`MAX_HEADER_BYTES`]; `None` when the request may go on.
+/// What an adapter asks before routing a request, given the request target (path and
+/// query) and the headers' names and values: `Some` JSON 414 when the target is longer
+/// than [`MAX_URI_BYTES`], `Some` JSON 431 when there are more than
+/// [`MAX_HEADER_COUNT`] headers or their names and values take more than
+/// [`MAX_HEADER_BYTES`]; `None` when the request may go on.
 ///
 /// ```
 /// use fanout_core::routes::check_head;
-/// assert!(check_head(20, 5, 300).is_none());
-/// assert_eq!(check_head(9000, 5, 300).map(|r| r.status), Some(414));
-/// assert_eq!(check_head(20, 65, 300).map(|r| r.status), Some(431));
+/// let headers = [("host", &b"fanout"[..]), ("accept", b"*/*")];
+/// assert!(check_head("/api/upload", headers).is_none());
+/// let long = format!("/api/upload?{}", "a".repeat(9000));
+/// assert_eq!(check_head(&long, headers).map(|r| r.status), Some(414));
+/// let many = vec![("x-pad", &b"1"[..]); 65];
+/// assert_eq!(check_head("/", many).map(|r| r.status), Some(431));
 /// ```
-pub fn check_head(uri_len: usize, header_count: usize, header_bytes: usize) -> Option<Reply> {
+pub fn check_head<'a>(
+    target: &str,
+    headers: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+) -> Option<Reply> {
+    let uri_len = target.len();
+    let (header_count, header_bytes) = headers
+        .into_iter()
+        .fold((0, 0), |(count, bytes), (name, value)| {
+            (count + 1, bytes + name.len() + value.len())
+        });
     if uri_len > MAX_URI_BYTES {
         return Some(
             ApiError::new(

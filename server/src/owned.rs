@@ -49,7 +49,7 @@ impl AccountDirectory for OwnedDirectory {
         if !self.names.contains(name) {
             return Ok(None);
         }
-        Ok(self.owned(self.inner.find_by_name(name).await?))
+        self.inner.find_by_name(name).await
     }
 
     async fn upsert(&self, account: Account) -> Result<(), StoreError> {

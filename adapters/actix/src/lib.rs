@@ -130,16 +130,9 @@ fn build(prefix: &str, engine: Engine, runtime: Option<Handle>) -> Scope {
 
 /// The request head's limits (414, 431), checked before anything else.
 fn head_error(request: &HttpRequest) -> Option<Reply> {
-    let uri_len = request
-        .uri()
-        .path_and_query()
-        .map_or(0, |target| target.as_str().len());
-    let headers = request.headers();
-    let header_bytes = headers
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len())
-        .sum();
-    routes::check_head(uri_len, headers.len(), header_bytes)
+    let target = request.uri().path_and_query().map_or("", |t| t.as_str());
+    let headers = request.headers().iter();
+    routes::check_head(target, headers.map(|(n, v)| (n.as_str(), v.as_bytes())))
 }
 
 async fn handle(

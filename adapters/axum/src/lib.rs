@@ -95,16 +95,11 @@ pub fn router(engine: Engine) -> Router {
 /// Before routing: the request head's limits (414, 431). After: the headers every
 /// response carries.
 async fn guard(request: Request, next: Next) -> Response {
-    let uri_len = request
-        .uri()
-        .path_and_query()
-        .map_or(0, |target| target.as_str().len());
-    let headers = request.headers();
-    let header_bytes = headers
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len())
-        .sum();
-    if let Some(reply) = routes::check_head(uri_len, headers.len(), header_bytes) {
+    let target = request.uri().path_and_query().map_or("", |t| t.as_str());
+    let headers = request.headers().iter();
+    if let Some(reply) =
+        routes::check_head(target, headers.map(|(n, v)| (n.as_str(), v.as_bytes())))
+    {
         return response(reply);
     }
     let mut answer = next.run(request).await;
