@@ -349,24 +349,26 @@ mod tests {
 
     const CT: &str = "multipart/form-data; boundary=XyZ";
 
+    /// Parses `body`, sent as `content_type`, with the default limits (spooling into a
+    /// directory removed afterwards).
+    async fn parse(
+        content_type: &str,
+        body: impl Stream<Item = Result<Bytes, std::io::Error>> + Send + Unpin + 'static,
+    ) -> Result<ParsedForm, ApiError> {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = BodyLimits::default();
+        parse_body(Some(content_type), None, body, &limits, dir.path()).await
+    }
+
     #[tokio::test]
     async fn multipart_with_repeated_fields_and_url_media() {
-        let dir = tempfile::tempdir().unwrap();
         let raw: &'static [u8] = b"--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nHello\r\n\
 --XyZ\r\nContent-Disposition: form-data; name=\"platform[]\"\r\n\r\ntiktok\r\n\
 --XyZ\r\nContent-Disposition: form-data; name=\"platform[]\"\r\n\r\nlinkedin\r\n\
 --XyZ\r\nContent-Disposition: form-data; name=\"photos[]\"\r\n\r\nhttps://example.test/a.jpg\r\n\
 --XyZ\r\nContent-Disposition: form-data; name=\"photos[]\"; filename=\"b.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\xff\xe0abc\r\n\
 --XyZ--\r\n";
-        let form = parse_body(
-            Some(CT),
-            None,
-            body(vec![raw]),
-            &BodyLimits::default(),
-            dir.path(),
-        )
-        .await
-        .unwrap();
+        let form = parse(CT, body(vec![raw])).await.unwrap();
         assert_eq!(form.fields.get("title"), Some("Hello"));
         assert_eq!(
             form.fields.get_all("platform[]").collect::<Vec<_>>(),
@@ -388,18 +390,9 @@ mod tests {
 
     #[tokio::test]
     async fn truncated_multipart_is_a_400() {
-        let dir = tempfile::tempdir().unwrap();
         let raw: &'static [u8] =
             b"--XyZ\r\nContent-Disposition: form-data; name=\"video\"; filename=\"v.mp4\"\r\n\r\nabcdef";
-        let err = parse_body(
-            Some(CT),
-            None,
-            body(vec![raw]),
-            &BodyLimits::default(),
-            dir.path(),
-        )
-        .await
-        .unwrap_err();
+        let err = parse(CT, body(vec![raw])).await.unwrap_err();
         assert_eq!(err.status, 400);
         assert!(
             err.message.starts_with("Malformed multipart body: "),
@@ -438,18 +431,11 @@ mod tests {
 
     #[tokio::test]
     async fn urlencoded_media_are_urls() {
-        let dir = tempfile::tempdir().unwrap();
         let raw: &'static [u8] =
             b"user=main&title=Hi+there&platform%5B%5D=tiktok&video=https%3A%2F%2Fcdn.test%2Fv.mp4";
-        let form = parse_body(
-            Some("application/x-www-form-urlencoded"),
-            None,
-            body(vec![raw]),
-            &BodyLimits::default(),
-            dir.path(),
-        )
-        .await
-        .unwrap();
+        let form = parse("application/x-www-form-urlencoded", body(vec![raw]))
+            .await
+            .unwrap();
         assert_eq!(form.fields.get("title"), Some("Hi there"));
         assert_eq!(form.fields.get("platform[]"), Some("tiktok"));
         assert!(matches!(&form.video[..], [MediaSource::Url(u)] if u == "https://cdn.test/v.mp4"));
@@ -457,13 +443,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_stalled_body_is_a_408_not_a_hang() {
-        let dir = tempfile::tempdir().unwrap();
         let head: &'static [u8] =
             b"--XyZ\r\nContent-Disposition: form-data; name=\"video\"; filename=\"v.mp4\"\r\n\r\nabc";
         let stalled = body(vec![head]).chain(stream::pending());
-        let err = parse_body(Some(CT), None, stalled, &BodyLimits::default(), dir.path())
-            .await
-            .unwrap_err();
+        let err = parse(CT, stalled).await.unwrap_err();
         assert_eq!(err.status, 408);
         assert_eq!(
             err.message,
@@ -474,54 +457,26 @@ mod tests {
     /// Pending, then the whole body, then its end: multer alone refuses this.
     #[tokio::test]
     async fn a_body_whose_bytes_and_end_arrive_together_after_a_wait_is_read() {
-        let dir = tempfile::tempdir().unwrap();
         let whole: &'static [u8] =
             b"--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nHi\r\n--XyZ--\r\n";
-        let mut polls = 0;
-        let late = stream::poll_fn(move |cx| {
-            polls += 1;
-            match polls {
-                1 => {
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                }
-                2 => Poll::Ready(Some(Ok::<_, std::io::Error>(Bytes::from_static(whole)))),
-                _ => Poll::Ready(None),
-            }
-        });
-        let form = parse_body(Some(CT), None, late, &BodyLimits::default(), dir.path())
-            .await
-            .unwrap();
+        let late = cut_body(vec![(true, Bytes::from_static(whole))]);
+        let form = parse(CT, late).await.unwrap();
         assert_eq!(form.fields.get("title"), Some("Hi"));
     }
 
     #[tokio::test]
     async fn json_is_unsupported() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = parse_body(
-            Some("application/json"),
-            None,
-            body(vec![b"{}"]),
-            &BodyLimits::default(),
-            dir.path(),
-        )
-        .await
-        .unwrap_err();
+        let err = parse("application/json", body(vec![b"{}"]))
+            .await
+            .unwrap_err();
         assert_eq!(err.status, 415);
     }
 
     #[tokio::test]
     async fn missing_boundary_is_a_400() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = parse_body(
-            Some("multipart/form-data"),
-            None,
-            body(vec![b""]),
-            &BodyLimits::default(),
-            dir.path(),
-        )
-        .await
-        .unwrap_err();
+        let err = parse("multipart/form-data", body(vec![b""]))
+            .await
+            .unwrap_err();
         assert_eq!(err.status, 400);
     }
 
@@ -541,19 +496,12 @@ mod tests {
 
     #[tokio::test]
     async fn part_headers_that_never_end_are_a_413_after_a_few_kilobytes() {
-        let dir = tempfile::tempdir().unwrap();
         let pulled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let head: &'static [u8] =
             b"--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\nX-Pad: ";
-        let err = parse_body(
-            Some(CT),
-            None,
-            endless(head, b'a', Arc::clone(&pulled)),
-            &BodyLimits::default(),
-            dir.path(),
-        )
-        .await
-        .unwrap_err();
+        let err = parse(CT, endless(head, b'a', Arc::clone(&pulled)))
+            .await
+            .unwrap_err();
         assert_eq!(
             (err.status, err.message.as_str()),
             (413, "Multipart part headers are longer than 8192 bytes")
@@ -564,15 +512,9 @@ mod tests {
         // The same after a first, complete part.
         let pulled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let head: &'static [u8] = b"--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nHi\r\n--XyZ\r\nContent-Disposition: form-data; name=\"user\"\r\nX-Pad: ";
-        let err = parse_body(
-            Some(CT),
-            None,
-            endless(head, b'a', Arc::clone(&pulled)),
-            &BodyLimits::default(),
-            dir.path(),
-        )
-        .await
-        .unwrap_err();
+        let err = parse(CT, endless(head, b'a', Arc::clone(&pulled)))
+            .await
+            .unwrap_err();
         assert_eq!(err.status, 413, "{}", err.message);
         // The headers' 8 KiB, the spare piece, and one chunk read ahead while the
         // first part was read.
@@ -581,17 +523,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_boundary_that_never_comes_is_a_413_after_the_preamble_cap() {
-        let dir = tempfile::tempdir().unwrap();
         let pulled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let err = parse_body(
-            Some(CT),
-            None,
-            endless(b"", b'-', Arc::clone(&pulled)),
-            &BodyLimits::default(),
-            dir.path(),
-        )
-        .await
-        .unwrap_err();
+        let err = parse(CT, endless(b"", b'-', Arc::clone(&pulled)))
+            .await
+            .unwrap_err();
         assert_eq!(
             (err.status, err.message.as_str()),
             (
@@ -706,15 +641,7 @@ mod tests {
     async fn files_in_unused_fields_are_dropped_unspooled() {
         let dir = tempfile::tempdir().unwrap();
         let raw: &'static [u8] = b"--XyZ\r\nContent-Disposition: form-data; name=\"thumb\"; filename=\"t.jpg\"\r\n\r\nabc\r\n--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nHi\r\n--XyZ--\r\n";
-        let form = parse_body(
-            Some(CT),
-            None,
-            body(vec![raw]),
-            &BodyLimits::default(),
-            dir.path(),
-        )
-        .await
-        .unwrap();
+        let form = parse(CT, body(vec![raw])).await.unwrap();
         assert_eq!(form.fields.get("title"), Some("Hi"));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
@@ -822,13 +749,6 @@ mod tests {
         })
     }
 
-    /// Parses `chunks` ([`cut_body`]) with the default limits.
-    async fn parse_cut(chunks: Vec<(bool, Bytes)>) -> Result<ParsedForm, ApiError> {
-        let dir = tempfile::tempdir().unwrap();
-        let limits = BodyLimits::default();
-        parse_body(Some(CT), None, cut_body(chunks), &limits, dir.path()).await
-    }
-
     /// The cut that made the Python client's upload through actix-web fail with "part
     /// headers are longer than 8192 bytes": a wait, then a first chunk larger than the
     /// header window. multer reads that chunk while looking for the first boundary,
@@ -837,7 +757,7 @@ mod tests {
     async fn a_wait_then_large_chunks_is_read() {
         let raw = client_like_body();
         let chunks = vec![(true, raw.slice(..62_787)), (false, raw.slice(62_787..))];
-        let form = parse_cut(chunks).await.unwrap();
+        let form = parse(CT, cut_body(chunks)).await.unwrap();
         assert_eq!(form.fields.get_all("platform[]").count(), 3);
         assert_eq!(form.photos.len(), 2);
     }
@@ -862,7 +782,7 @@ mod tests {
                 chunks.push((next() % 3 == 0, raw.slice(at..at + len)));
                 at += len;
             }
-            let form = parse_cut(chunks)
+            let form = parse(CT, cut_body(chunks))
                 .await
                 .unwrap_or_else(|e| panic!("round {round} (chunks up to {max}): {}", e.message));
             assert_eq!(form.photos.len(), 2, "round {round}");
