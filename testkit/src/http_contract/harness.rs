@@ -421,6 +421,24 @@ pub async fn call(
     json_answer(http.raw(method, path, &all, body).await).await
 }
 
+/// [`call`] with a JSON body and no extra headers.
+pub async fn call_json(
+    http: &Http,
+    method: &str,
+    path: &str,
+    body: impl Into<Vec<u8>>,
+) -> (u16, HeaderMap, Value) {
+    call(
+        http,
+        method,
+        path,
+        &[],
+        Some("application/json"),
+        body.into(),
+    )
+    .await
+}
+
 /// `GET path` with the API key.
 pub async fn get(http: &Http, path: &str) -> (u16, Value) {
     let (status, _, body) = call(http, "GET", path, &[], None, Vec::new()).await;

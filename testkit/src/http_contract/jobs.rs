@@ -247,12 +247,10 @@ pub async fn scheduled_posts_are_listed_edited_cancelled_and_refunded(serve: Ser
 
     // Edit: a new date (wall time in the zone), title and caption.
     let edit = json!({"scheduled_date": "2027-06-01T12:00:00", "title": "New title", "caption": "New caption"});
-    let (status, _, edited) = call(
+    let (status, _, edited) = call_json(
         &h.http,
         "PATCH",
         &format!("/api/uploadposts/schedule/{job_id}"),
-        &[],
-        Some("application/json"),
         serde_json::to_vec(&edit).unwrap(),
     )
     .await;
@@ -264,12 +262,10 @@ pub async fn scheduled_posts_are_listed_edited_cancelled_and_refunded(serve: Ser
     assert_eq!(edited["caption"], "New caption");
 
     // A past date is refused with the rule's sentence.
-    let (status, _, refused) = call(
+    let (status, _, refused) = call_json(
         &h.http,
         "PATCH",
         &format!("/api/uploadposts/schedule/{job_id}"),
-        &[],
-        Some("application/json"),
         br#"{"scheduled_date": "2020-01-01T00:00:00Z"}"#.to_vec(),
     )
     .await;
@@ -467,12 +463,10 @@ pub async fn retry_reruns_only_the_failed_platforms_and_counts_nothing(serve: Se
         .save_connection("acme", "main", "beta", Connection::new("acme_beta", "ok"))
         .await
         .unwrap();
-    let (status, headers, body) = call(
+    let (status, headers, body) = call_json(
         &h.http,
         "POST",
         "/api/uploadposts/posts/retry",
-        &[],
-        Some("application/json"),
         br#"{"request_id": "r1"}"#.to_vec(),
     )
     .await;
@@ -499,12 +493,10 @@ pub async fn retry_reruns_only_the_failed_platforms_and_counts_nothing(serve: Se
     );
     let (_, _, next) = post_upload(&h, form(&[], &["alpha"]), &[]).await;
     assert_eq!(next["usage"]["count"], 2, "the retry counted nothing");
-    let (status, _, nothing) = call(
+    let (status, _, nothing) = call_json(
         &h.http,
         "POST",
         "/api/uploadposts/posts/retry",
-        &[],
-        Some("application/json"),
         br#"{"request_id": "r1"}"#.to_vec(),
     )
     .await;
@@ -517,24 +509,20 @@ pub async fn retry_reruns_only_the_failed_platforms_and_counts_nothing(serve: Se
         (&br#"{}"#[..], 400, "request_id or job_id is required"),
         (&b"not json"[..], 400, "The body must be a JSON object"),
     ] {
-        let (status, _, answer) = call(
+        let (status, _, answer) = call_json(
             &h.http,
             "POST",
             "/api/uploadposts/posts/retry",
-            &[],
-            Some("application/json"),
             body.to_vec(),
         )
         .await;
         assert_eq!(status, code);
         assert_eq!(answer["message"], message);
     }
-    let (status, _, unknown) = call(
+    let (status, _, unknown) = call_json(
         &h.http,
         "POST",
         "/api/uploadposts/posts/retry",
-        &[],
-        Some("application/json"),
         br#"{"job_id": "nope"}"#.to_vec(),
     )
     .await;
@@ -550,15 +538,7 @@ pub async fn json_bodies_past_the_limit_are_413(serve: Serve) {
         ("POST", "/api/uploadposts/posts/retry"),
         ("PATCH", "/api/uploadposts/schedule/some-job"),
     ] {
-        let (status, _, body) = call(
-            &h.http,
-            method,
-            path,
-            &[],
-            Some("application/json"),
-            big.clone(),
-        )
-        .await;
+        let (status, _, body) = call_json(&h.http, method, path, big.clone()).await;
         assert_eq!(
             (status, body),
             (
@@ -570,15 +550,7 @@ pub async fn json_bodies_past_the_limit_are_413(serve: Serve) {
     }
     // Just under the limit is read (and answered by the engine).
     let fits = format!("{{\"job_id\": \"{}\"}}", "x".repeat(60 * 1024)).into_bytes();
-    let (status, _, body) = call(
-        &h.http,
-        "POST",
-        "/api/uploadposts/posts/retry",
-        &[],
-        Some("application/json"),
-        fits,
-    )
-    .await;
+    let (status, _, body) = call_json(&h.http, "POST", "/api/uploadposts/posts/retry", fits).await;
     assert_eq!(status, 404, "{body}");
 }
 
@@ -650,12 +622,10 @@ pub async fn media_is_kept_exactly_as_long_as_a_job_may_need_it(serve: Serve) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let (status, _, late) = call(
+    let (status, _, late) = call_json(
         &h.http,
         "POST",
         "/api/uploadposts/posts/retry",
-        &[],
-        Some("application/json"),
         br#"{"request_id": "m1"}"#.to_vec(),
     )
     .await;
