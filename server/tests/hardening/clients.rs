@@ -108,24 +108,12 @@ async fn connections_past_the_cap_get_503_with_retry_after_and_capacity_comes_ba
     let client = reqwest::Client::new();
     // The two slow connections are accepted in the background: poll until both hold
     // their places.
-    let busy = wait_for("a third connection is refused", WITHIN, EVERY, || {
-        let client = client.clone();
-        let base = base.clone();
-        async move {
-            let response = client
-                .get(format!("{base}/healthz"))
-                .header("connection", "close")
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            if response.status() == 503 {
-                Ok(response)
-            } else {
-                Err(format!("answered {}", response.status()))
-            }
-        }
-    })
-    .await;
+    let health = || {
+        client
+            .get(format!("{base}/healthz"))
+            .header("connection", "close")
+    };
+    let busy = answered("a third connection is refused", 503, health).await;
     assert_eq!(busy.headers()["retry-after"], "7");
     let body: serde_json::Value = busy.json().await.unwrap();
     assert_eq!(body["success"], false);
@@ -135,22 +123,28 @@ async fn connections_past_the_cap_get_503_with_retry_after_and_capacity_comes_ba
         .contains("connection limit"));
 
     drop((first, second));
-    wait_for("capacity comes back", WITHIN, EVERY, || {
-        let client = client.clone();
-        let base = base.clone();
+    answered("capacity comes back", 200, health).await;
+    server.stop().await.unwrap();
+}
+
+/// Polls `request` (built anew each time) until it is answered `status`; that answer.
+async fn answered(
+    what: &str,
+    status: u16,
+    request: impl Fn() -> reqwest::RequestBuilder,
+) -> reqwest::Response {
+    wait_for(what, WITHIN, EVERY, || {
+        let sent = request().send();
         async move {
-            let status = client
-                .get(format!("{base}/healthz"))
-                .header("connection", "close")
-                .send()
-                .await
-                .map_err(|e| e.to_string())?
-                .status();
-            (status == 200).then_some(()).ok_or(status.to_string())
+            let response = sent.await.map_err(|e| e.to_string())?;
+            if response.status() == status {
+                Ok(response)
+            } else {
+                Err(format!("answered {}", response.status()))
+            }
         }
     })
-    .await;
-    server.stop().await.unwrap();
+    .await
 }
 
 /// Sends the head of an authenticated upload announcing `len` bytes, and the first
@@ -178,24 +172,12 @@ async fn uploads_past_the_in_flight_cap_get_503_with_retry_after() {
     let base = server.base_url().to_string();
     let _slow = slow_upload(&base, 1_000_000).await;
     let client = reqwest::Client::new();
-    let busy = wait_for("a second upload is refused", WITHIN, EVERY, || {
-        let client = client.clone();
-        let base = base.clone();
-        async move {
-            let form = reqwest::multipart::Form::new().text("user", "main");
-            let response = client
-                .post(format!("{base}/api/upload"))
-                .header("authorization", format!("Apikey {KEY}"))
-                .multipart(form)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            if response.status() == 503 {
-                Ok(response)
-            } else {
-                Err(format!("answered {}", response.status()))
-            }
-        }
+    let busy = answered("a second upload is refused", 503, || {
+        let form = reqwest::multipart::Form::new().text("user", "main");
+        client
+            .post(format!("{base}/api/upload"))
+            .header("authorization", format!("Apikey {KEY}"))
+            .multipart(form)
     })
     .await;
     assert_eq!(busy.headers()["retry-after"], "3");
@@ -586,21 +568,8 @@ async fn at_the_fd_limit_accept_errors_are_reported_once_and_service_comes_back(
         .build()
         .unwrap();
     let base = server.base_url.clone();
-    wait_for("a health check is answered again", WITHIN, EVERY, || {
-        let client = client.clone();
-        let base = base.clone();
-        async move {
-            let response = client
-                .get(format!("{base}/healthz"))
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            if response.status() == 200 {
-                Ok(())
-            } else {
-                Err(format!("answered {}", response.status()))
-            }
-        }
+    answered("a health check is answered again", 200, || {
+        client.get(format!("{base}/healthz"))
     })
     .await;
     let reports = server.output().matches("accept error").count();
