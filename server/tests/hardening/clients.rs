@@ -24,12 +24,13 @@ pub(crate) const WITHIN: Duration = Duration::from_secs(20);
 pub(crate) const EVERY: Duration = Duration::from_millis(25);
 pub(crate) const KEY: &str = "ak_acme";
 
-/// A sandbox config with account `acme` (key [`KEY`], plan `pro`) and `extra` at the
-/// top level (tables last).
+/// A sandbox config with account `acme` (key [`KEY`], plan `pro`, profile `main`
+/// connected to TikTok) and `extra` first: top-level keys, then tables.
 pub(crate) fn config(extra: &str) -> String {
     format!(
         r#"
 sandbox = true
+{extra}
 [store]
 kind = "memory"
 [plans.pro]
@@ -43,7 +44,6 @@ username = "main"
 [accounts.profiles.connections.tiktok]
 account_name = "acme_tt"
 access_token = "tt-token-acme"
-{extra}
 "#
     )
 }

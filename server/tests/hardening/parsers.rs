@@ -13,36 +13,12 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::clients::{config, KEY};
 use crate::support::{start_on, Host, Running};
 
-const KEY: &str = "ak_acme";
 const HOSTS: [Host; 2] = [Host::Axum, Host::Actix];
 /// Far below the 60 s an over-cap or endless body used to take.
 const AT_ONCE: Duration = Duration::from_secs(10);
-
-/// A sandbox config with account `acme` (profile `main` connected to TikTok) and
-/// `extra` at the top level (tables last).
-fn config(extra: &str) -> String {
-    format!(
-        r#"
-sandbox = true
-{extra}
-[store]
-kind = "memory"
-[plans.pro]
-monthly_uploads = 100
-[[accounts]]
-name = "acme"
-api_key = "{KEY}"
-plan = "pro"
-[[accounts.profiles]]
-username = "main"
-[accounts.profiles.connections.tiktok]
-account_name = "acme_tt"
-access_token = "tt-token-acme"
-"#
-    )
-}
 
 fn fail(message: &str) -> Value {
     json!({"success": false, "message": message})
